@@ -1,0 +1,147 @@
+// Bytes to every hash Vigil stores, from one decode: exact digests of the bytes, then PDQ (with
+// its dihedral variants and, for EXIF-rotated images, the auto-oriented hash) and blockhash from
+// the same pixels. Pure apart from the injected decoder; expected failures are values, not throws.
+
+import { blockhash256 } from './blockhash.ts';
+import type { Decoder, DecodedImage, HashMode, PixelFrame, UnscannableReason } from './decode-sharp.ts';
+import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
+import type { Hex256 } from './hash256.ts';
+import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
+import type { ImageFormat } from './sniff.ts';
+
+export const ALGORITHMS = ['pdq', 'blockhash', 'sha256', 'sha1', 'md5'] as const;
+/** Algorithm ids are storage keys: lowercase, stable, never renamed. */
+export type Algorithm = (typeof ALGORITHMS)[number];
+
+export interface HashRequest {
+  algorithms?: readonly Algorithm[];
+  mode?: HashMode;
+  /** Also hash every frame of an animation (up to the decoder's frame cap). */
+  allFrames?: boolean;
+}
+
+export interface FrameHashes {
+  index: number;
+  pdq?: Hex256;
+  pdqQuality?: number;
+  blockhash?: Hex256;
+}
+
+export interface ImageHashes extends ExactHashes {
+  mode: HashMode;
+  /** Absent when only exact digests were asked for (no decode happens then). */
+  format?: ImageFormat;
+  width?: number;
+  height?: number;
+  orientation?: number;
+  frameCount?: number;
+  pdq?: Hex256;
+  pdqQuality?: number;
+  pdqDihedral?: PdqDihedral;
+  /** PDQ of the image as displayed, when EXIF orientation is not 1. */
+  pdqOriented?: { orientation: number; hash: Hex256; quality: number };
+  blockhash?: Hex256;
+  /** Every decoded frame (the first is the canonical hash above), with `allFrames`. */
+  frames?: FrameHashes[];
+}
+
+export type HashOutcome =
+  | { status: 'hashed'; hashes: ImageHashes }
+  | {
+      status: 'unscannable';
+      reason: UnscannableReason;
+      message: string;
+      /** Digests of the bytes still match exact-hash lists (NCMEC MD5/SHA-1) when pixels fail. */
+      exact: ExactHashes;
+    };
+
+export type ImageHasher = (bytes: Uint8Array, request?: HashRequest) => Promise<HashOutcome>;
+
+export function createImageHasher(decode: Decoder): ImageHasher {
+  return async (bytes, request = {}) => {
+    const algorithms = new Set(request.algorithms ?? ALGORITHMS);
+    const mode = request.mode ?? 'fast';
+    const exactAlgorithms = EXACT_ALGORITHMS.filter((algorithm: ExactAlgorithm) => algorithms.has(algorithm));
+    const wantsPixels = algorithms.has('pdq') || algorithms.has('blockhash');
+
+    if (!wantsPixels) return { status: 'hashed', hashes: { mode, ...exactHashes(bytes, exactAlgorithms) } };
+
+    const decoded = await decode(bytes, { mode, allFrames: request.allFrames ?? false });
+    if (!decoded.ok) {
+      const exact = decoded.reason === 'too_large' || decoded.reason === 'empty' ? {} : exactHashes(bytes, exactAlgorithms);
+      return { status: 'unscannable', reason: decoded.reason, message: decoded.message, exact };
+    }
+    return { status: 'hashed', hashes: hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms) };
+  };
+}
+
+function hashDecoded(
+  image: DecodedImage,
+  algorithms: ReadonlySet<Algorithm>,
+  mode: HashMode,
+  bytes: Uint8Array,
+  exactAlgorithms: readonly ExactAlgorithm[],
+): ImageHashes {
+  const hashes: ImageHashes = {
+    mode,
+    ...exactHashes(bytes, exactAlgorithms),
+    format: image.format,
+    width: image.width,
+    height: image.height,
+    orientation: image.orientation,
+    frameCount: image.frameCount,
+  };
+  const frames = image.frames.map((frame, index) =>
+    hashFrame(frame, index, algorithms, index === 0 ? image.orientation : 1, image.width, image.height),
+  );
+  const first = frames[0]!;
+  if (first.pdq !== undefined) {
+    hashes.pdq = first.pdq;
+    hashes.pdqQuality = first.pdqQuality!;
+    hashes.pdqDihedral = first.dihedral!;
+    if (first.oriented) hashes.pdqOriented = first.oriented;
+  }
+  if (first.blockhash !== undefined) hashes.blockhash = first.blockhash;
+  if (image.frames.length > 1) {
+    hashes.frames = frames.map(({ index, pdq, pdqQuality, blockhash }) => ({
+      index,
+      ...(pdq !== undefined && { pdq, pdqQuality: pdqQuality! }),
+      ...(blockhash !== undefined && { blockhash }),
+    }));
+  }
+  return hashes;
+}
+
+interface FrameResult extends FrameHashes {
+  dihedral?: PdqDihedral;
+  oriented?: { orientation: number; hash: Hex256; quality: number };
+}
+
+function hashFrame(
+  frame: PixelFrame,
+  index: number,
+  algorithms: ReadonlySet<Algorithm>,
+  orientation: number,
+  sourceWidth: number,
+  sourceHeight: number,
+): FrameResult {
+  const result: FrameResult = { index };
+  if (algorithms.has('blockhash')) result.blockhash = blockhash256(frame);
+  if (algorithms.has('pdq')) {
+    const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
+    const pdq = pdqFromShrunkLuma(luma, sourceWidth, sourceHeight);
+    result.pdq = pdq.hash;
+    result.pdqQuality = pdq.quality;
+    result.dihedral = pdq.dihedral;
+    if (orientation !== 1) {
+      const swap = orientation >= 5;
+      const oriented = pdqFromShrunkLuma(
+        orientLuma(luma, orientation),
+        swap ? sourceHeight : sourceWidth,
+        swap ? sourceWidth : sourceHeight,
+      );
+      result.oriented = { orientation, hash: oriented.hash, quality: oriented.quality };
+    }
+  }
+  return result;
+}

@@ -1,0 +1,48 @@
+// @vigil/hashing: image bytes to the hashes every verdict rests on.
+export { blockhash, blockhash256, type BlockhashMethod, type RgbaImage } from './blockhash.ts';
+export {
+  createSharpDecoder,
+  DEFAULT_DECODE_LIMITS,
+  FAST_MIN_SIDE,
+  fastShrinkFactor,
+  restrictSharpLoaders,
+  UNSCANNABLE_REASONS,
+  type DecodedImage,
+  type DecodeLimits,
+  type DecodeOutcome,
+  type DecodeRequest,
+  type Decoder,
+  type HashMode,
+  type PixelFrame,
+  type UnscannableReason,
+} from './decode-sharp.ts';
+export { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
+export { formatBits256, hammingDistanceHex, isHex256, type Hex256 } from './hash256.ts';
+export {
+  ALGORITHMS,
+  createImageHasher,
+  type Algorithm,
+  type FrameHashes,
+  type HashOutcome,
+  type HashRequest,
+  type ImageHasher,
+  type ImageHashes,
+} from './hash-image.ts';
+export { createHashPool, type HashPool, type HashPoolOptions } from './hash-pool.ts';
+export {
+  DIHEDRAL_NAMES,
+  lumaFromPixels,
+  orientLuma,
+  PDQ_MIN_HASHABLE_DIM,
+  PDQ_QUALITY_FLOOR,
+  pdqFromLuma,
+  pdqFromPixels,
+  pdqFromShrunkLuma,
+  type DihedralName,
+  type LumaImage,
+  type PdqDihedral,
+  type PdqDihedralResult,
+  type PdqResult,
+} from './pdq.ts';
+export { boxShrinkRgba } from './shrink.ts';
+export { IMAGE_FORMATS, sniffImageFormat, type ImageFormat } from './sniff.ts';

@@ -1,0 +1,426 @@
+// PDQ (Meta, 2017-2019): luma -> Jarosz tent filter -> 64x64 decimation -> 16x16 DCT -> median
+// threshold, plus a 0-100 quality score and the 8 dihedral hashes from one DCT.
+// Written from the published algorithm (pdqhash-2017-10-09.pdf). Pure: no I/O.
+// Every float operation is rounded to float32 (Math.fround) exactly where the C++ reference works
+// in `float`, so hashes and quality are bit-exact with it, not merely close.
+
+import { formatBits256, type Hex256 } from './hash256.ts';
+
+const f32 = Math.fround;
+
+// Rec. 601 luma, as float32 constants like the reference's `const float`.
+const LUMA_R = f32(0.299);
+const LUMA_G = f32(0.587);
+const LUMA_B = f32(0.114);
+// Precomputed float32 products coeff * v for every byte value (exact: same single rounding).
+const LUMA_R_LUT = byteLut(LUMA_R);
+const LUMA_G_LUT = byteLut(LUMA_G);
+const LUMA_B_LUT = byteLut(LUMA_B);
+
+/** Below this many rows or columns the reference gives the all-zero hash with quality 0. */
+export const PDQ_MIN_HASHABLE_DIM = 5;
+/** Meta's recommendation: hashes with quality below this are too unstable to match on. */
+export const PDQ_QUALITY_FLOOR = 50;
+
+const JAROSZ_XY_PASSES = 2;
+const DCT_SIZE = 64;
+const DCT_OUT = 16;
+const DCT_MATRIX = buildDctMatrix();
+
+export const DIHEDRAL_NAMES = [
+  'orig',
+  'rot90',
+  'rot180',
+  'rot270',
+  'flipx',
+  'flipy',
+  'flipplus1',
+  'flipminus1',
+] as const;
+export type DihedralName = (typeof DIHEDRAL_NAMES)[number];
+export type PdqDihedral = Record<DihedralName, Hex256>;
+
+export interface PdqResult {
+  hash: Hex256;
+  quality: number;
+}
+
+export interface PdqDihedralResult extends PdqResult {
+  /** The hashes of the 8 rotated/flipped images, computed from the one DCT. */
+  dihedral: PdqDihedral;
+}
+
+/** A single-channel float32 image, row-major. */
+export interface LumaImage {
+  data: Float32Array;
+  width: number;
+  height: number;
+}
+
+/**
+ * Luma from interleaved 8-bit pixels. 3 or 4 channels are read as RGB(A), alpha ignored like
+ * the reference (the colour under a transparent pixel counts); 1 or 2 channels as grey(+alpha).
+ */
+export function lumaFromPixels(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): LumaImage {
+  const n = width * height;
+  if (pixels.length < n * channels) {
+    throw new RangeError(`pixel buffer holds ${pixels.length} bytes, need ${n * channels}`);
+  }
+  const out = new Float32Array(n);
+  if (channels >= 3) {
+    for (let i = 0, p = 0; i < n; i++, p += channels) {
+      out[i] = f32(LUMA_R_LUT[pixels[p]!]! + LUMA_G_LUT[pixels[p + 1]!]!) + LUMA_B_LUT[pixels[p + 2]!]!;
+    }
+  } else {
+    for (let i = 0, p = 0; i < n; i++, p += channels) out[i] = pixels[p]!;
+  }
+  return { data: out, width, height };
+}
+
+/** PDQ hash, quality and the 8 dihedral hashes of a luma image. `luma.data` is left untouched. */
+export function pdqFromLuma(luma: LumaImage): PdqDihedralResult {
+  if (luma.height < PDQ_MIN_HASHABLE_DIM || luma.width < PDQ_MIN_HASHABLE_DIM) return zeroResult();
+  return pdqFromGrid64(downsampleTo64(luma));
+}
+
+/**
+ * Fast-mode PDQ of an image that was box-shrunk from `sourceWidth` x `sourceHeight` (by a
+ * shrink-on-load decode). Instead of rerunning the Jarosz filter at the small scale, it samples
+ * the reference's 64x64 grid positions with a tent whose spread matches the reference tent at full
+ * resolution, less the blur the shrink already applied. Close to, not equal to, the reference hash;
+ * with no shrink it is the reference.
+ */
+export function pdqFromShrunkLuma(luma: LumaImage, sourceWidth: number, sourceHeight: number): PdqDihedralResult {
+  if (sourceWidth === luma.width && sourceHeight === luma.height) return pdqFromLuma(luma);
+  if (sourceHeight < PDQ_MIN_HASHABLE_DIM || sourceWidth < PDQ_MIN_HASHABLE_DIM) return zeroResult();
+  const columns = tentTaps(sourceWidth, luma.width);
+  const rows = tentTaps(sourceHeight, luma.height);
+  // Horizontal pass at the 64 sample columns for every row, then the vertical pass.
+  const across = new Float32Array(luma.height * DCT_SIZE);
+  for (let y = 0; y < luma.height; y++) {
+    const row = y * luma.width;
+    for (let j = 0; j < DCT_SIZE; j++) across[y * DCT_SIZE + j] = applyTaps(luma.data, row, 1, columns[j]!);
+  }
+  const grid = new Float32Array(DCT_SIZE * DCT_SIZE);
+  for (let i = 0; i < DCT_SIZE; i++) {
+    for (let j = 0; j < DCT_SIZE; j++) grid[i * DCT_SIZE + j] = applyTaps(across, j, DCT_SIZE, rows[i]!);
+  }
+  return pdqFromGrid64(grid);
+}
+
+function zeroResult(): PdqDihedralResult {
+  const zero = formatBits256(new Uint16Array(16));
+  const dihedral = Object.fromEntries(DIHEDRAL_NAMES.map((name) => [name, zero])) as PdqDihedral;
+  return { hash: zero, quality: 0, dihedral };
+}
+
+function pdqFromGrid64(small: Float32Array): PdqDihedralResult {
+  const quality = imageDomainQuality(small);
+  const dct = dct64To16(small);
+  const dihedral = {} as PdqDihedral;
+  for (const name of DIHEDRAL_NAMES) dihedral[name] = bitsAboveMedian(dihedralOf(dct, name));
+  return { hash: dihedral.orig, quality, dihedral };
+}
+
+/** PDQ of 8-bit interleaved pixels: `lumaFromPixels` then `pdqFromLuma`. */
+export function pdqFromPixels(
+  pixels: Uint8Array,
+  width: number,
+  height: number,
+  channels: number,
+): PdqDihedralResult {
+  return pdqFromLuma(lumaFromPixels(pixels, width, height, channels));
+}
+
+/**
+ * The luma image as displayed under an EXIF orientation (1-8), so the auto-oriented hash comes
+ * from the one decode. Pixel moves only: exactly what a decoder's lossless auto-orient gives.
+ */
+export function orientLuma(luma: LumaImage, orientation: number): LumaImage {
+  const { data, width: w, height: h } = luma;
+  if (orientation <= 1 || orientation > 8) return luma;
+  const swap = orientation >= 5;
+  const ow = swap ? h : w;
+  const oh = swap ? w : h;
+  const out = new Float32Array(w * h);
+  // For each output (x, y): the source column and row under each orientation.
+  const source: (x: number, y: number) => number = {
+    2: (x: number, y: number) => y * w + (w - 1 - x),
+    3: (x: number, y: number) => (h - 1 - y) * w + (w - 1 - x),
+    4: (x: number, y: number) => (h - 1 - y) * w + x,
+    5: (x: number, y: number) => x * w + y,
+    6: (x: number, y: number) => (h - 1 - x) * w + y,
+    7: (x: number, y: number) => (h - 1 - x) * w + (w - 1 - y),
+    8: (x: number, y: number) => x * w + (w - 1 - y),
+  }[orientation as 2 | 3 | 4 | 5 | 6 | 7 | 8];
+  for (let y = 0, o = 0; y < oh; y++) {
+    for (let x = 0; x < ow; x++, o++) out[o] = data[source(x, y)]!;
+  }
+  return { data: out, width: ow, height: oh };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Downsampling: two X,Y passes of 1-D box filters (Jarosz 2001, a tent filter), then point
+// sampling at 64x64 block centres. Window = ceil-ish(dim / 128): half a 64th per pass.
+
+function jaroszWindow(dimension: number): number {
+  return Math.floor((dimension + 2 * DCT_SIZE - 1) / (2 * DCT_SIZE));
+}
+
+function downsampleTo64(luma: LumaImage): Float32Array {
+  const { width, height } = luma;
+  if (width === DCT_SIZE && height === DCT_SIZE) return luma.data.slice();
+  const a = luma.data.slice();
+  const b = new Float32Array(a.length);
+  const rowWindow = jaroszWindow(width);
+  const colWindow = jaroszWindow(height);
+  for (let pass = 0; pass < JAROSZ_XY_PASSES; pass++) {
+    boxAlongRows(a, b, height, width, rowWindow);
+    boxAlongCols(b, a, height, width, colWindow);
+  }
+  const out = new Float32Array(DCT_SIZE * DCT_SIZE);
+  for (let i = 0; i < DCT_SIZE; i++) {
+    const row = Math.trunc(((i + 0.5) * height) / DCT_SIZE) * width;
+    for (let j = 0; j < DCT_SIZE; j++) {
+      out[i * DCT_SIZE + j] = a[row + Math.trunc(((j + 0.5) * width) / DCT_SIZE)]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * The box filter's four phases (grow the window, write with a growing window, slide, shrink),
+ * with the sum kept in float32 and the two updates of a slide rounded separately as in C++.
+ */
+function boxAlongRows(src: Float32Array, dst: Float32Array, rows: number, cols: number, window: number): void {
+  const half = Math.floor((window + 2) / 2);
+  const p1 = half - 1;
+  const p2 = window - half + 1;
+  const p3 = cols - window;
+  for (let r = 0; r < rows; r++) {
+    const base = r * cols;
+    let sum = 0;
+    let size = 0;
+    let ri = base;
+    let li = base;
+    let oi = base;
+    for (let k = 0; k < p1; k++) {
+      sum = f32(sum + src[ri++]!);
+      size++;
+    }
+    for (let k = 0; k < p2; k++) {
+      sum = f32(sum + src[ri++]!);
+      size++;
+      dst[oi++] = sum / size;
+    }
+    for (let k = 0; k < p3; k++) {
+      sum = f32(sum + src[ri++]!);
+      sum = f32(sum - src[li++]!);
+      dst[oi++] = sum / size;
+    }
+    for (let k = 0; k < p1; k++) {
+      sum = f32(sum - src[li++]!);
+      size--;
+      dst[oi++] = sum / size;
+    }
+  }
+}
+
+/**
+ * Column filter swept row by row (cache-friendly): every column keeps its own float32 running
+ * sum, updated in the same order as a column-at-a-time loop, so results are identical.
+ */
+function boxAlongCols(src: Float32Array, dst: Float32Array, rows: number, cols: number, window: number): void {
+  const half = Math.floor((window + 2) / 2);
+  const p1 = half - 1;
+  const p2 = window - half + 1;
+  const p3 = rows - window;
+  const sums = new Float32Array(cols);
+  let size = 0;
+  let ri = 0;
+  let li = 0;
+  let oi = 0;
+  for (let k = 0; k < p1; k++, ri += cols) {
+    for (let c = 0; c < cols; c++) sums[c] = sums[c]! + src[ri + c]!;
+    size++;
+  }
+  for (let k = 0; k < p2; k++, ri += cols, oi += cols) {
+    size++;
+    for (let c = 0; c < cols; c++) {
+      const s = f32(sums[c]! + src[ri + c]!);
+      sums[c] = s;
+      dst[oi + c] = s / size;
+    }
+  }
+  for (let k = 0; k < p3; k++, ri += cols, li += cols, oi += cols) {
+    for (let c = 0; c < cols; c++) {
+      const s = f32(f32(sums[c]! + src[ri + c]!) - src[li + c]!);
+      sums[c] = s;
+      dst[oi + c] = s / size;
+    }
+  }
+  for (let k = 0; k < p1; k++, li += cols, oi += cols) {
+    size--;
+    for (let c = 0; c < cols; c++) {
+      const s = f32(sums[c]! - src[li + c]!);
+      sums[c] = s;
+      dst[oi + c] = s / size;
+    }
+  }
+}
+
+interface Taps {
+  first: number;
+  weights: Float32Array;
+}
+
+/**
+ * For each of the 64 reference sample positions along one axis (full-resolution index
+ * trunc((i + 0.5) * n / 64)), normalised tent weights over the shrunk axis. Spread: the
+ * reference's two box passes of window w have variance (w^2 - 1) / 6 full-resolution pixels^2;
+ * a box shrink by s already contributed (s^2 - 1) / 12; a tent of half-width a (shrunk pixels)
+ * adds a^2 s^2 / 6. Half-width at least 1: linear interpolation.
+ */
+function tentTaps(sourceSize: number, shrunkSize: number): Taps[] {
+  const s = sourceSize / shrunkSize;
+  const w = jaroszWindow(sourceSize);
+  const remaining = Math.max(0, (w * w - 1) / 6 - (s * s - 1) / 12);
+  const halfWidth = Math.max(1, Math.sqrt(remaining * 6) / s);
+  const taps: Taps[] = [];
+  for (let i = 0; i < DCT_SIZE; i++) {
+    const centre = (Math.trunc(((i + 0.5) * sourceSize) / DCT_SIZE) + 0.5) / s;
+    const first = Math.max(0, Math.ceil(centre - 0.5 - halfWidth));
+    const last = Math.min(shrunkSize - 1, Math.floor(centre - 0.5 + halfWidth));
+    const weights = new Float32Array(Math.max(1, last - first + 1));
+    let total = 0;
+    for (let k = first; k <= last; k++) {
+      const weight = Math.max(0, 1 - Math.abs(k + 0.5 - centre) / halfWidth);
+      weights[k - first] = weight;
+      total += weight;
+    }
+    if (total === 0) weights[0] = total = 1;
+    for (let k = 0; k < weights.length; k++) weights[k]! /= total;
+    taps.push({ first: Math.min(first, shrunkSize - 1), weights });
+  }
+  return taps;
+}
+
+function applyTaps(data: Float32Array, offset: number, stride: number, taps: Taps): number {
+  let sum = 0;
+  for (let k = 0, p = offset + taps.first * stride; k < taps.weights.length; k++, p += stride) {
+    sum += taps.weights[k]! * data[p]!;
+  }
+  return sum;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Quality: the sum of quantized gradients of the 64x64 image, scaled (heuristic constants from
+// the PDQ paper). Flat or featureless images score low and give unstable hashes.
+
+function imageDomainQuality(a: Float32Array): number {
+  let gradientSum = 0;
+  for (let i = 0; i < DCT_SIZE - 1; i++) {
+    for (let j = 0; j < DCT_SIZE; j++) {
+      gradientSum += Math.abs(quantizedGradient(a[i * DCT_SIZE + j]!, a[(i + 1) * DCT_SIZE + j]!));
+    }
+  }
+  for (let i = 0; i < DCT_SIZE; i++) {
+    for (let j = 0; j < DCT_SIZE - 1; j++) {
+      gradientSum += Math.abs(quantizedGradient(a[i * DCT_SIZE + j]!, a[i * DCT_SIZE + j + 1]!));
+    }
+  }
+  return Math.min(100, Math.trunc(gradientSum / 90));
+}
+
+function quantizedGradient(u: number, v: number): number {
+  return Math.trunc(f32(f32(f32(u - v) * 100) / 255));
+}
+
+// ---------------------------------------------------------------------------------------------
+// DCT: only coefficients (1..16)x(1..16) of the 64x64 DCT-II are needed: B = D A D^T with D the
+// 16x64 slice of the DCT matrix that skips the DC row.
+
+function buildDctMatrix(): Float32Array {
+  const d = new Float32Array(DCT_OUT * DCT_SIZE);
+  const scale = f32(Math.sqrt(2 / DCT_SIZE));
+  for (let i = 0; i < DCT_OUT; i++) {
+    for (let j = 0; j < DCT_SIZE; j++) {
+      d[i * DCT_SIZE + j] = scale * Math.cos((Math.PI / 2 / DCT_SIZE) * (i + 1) * (2 * j + 1));
+    }
+  }
+  return d;
+}
+
+function dct64To16(a: Float32Array): Float32Array {
+  const d = DCT_MATRIX;
+  const t = new Float32Array(DCT_OUT * DCT_SIZE);
+  for (let i = 0; i < DCT_OUT; i++) {
+    for (let j = 0; j < DCT_SIZE; j++) {
+      let sum = 0;
+      for (let k = 0; k < DCT_SIZE; k++) sum = f32(sum + f32(d[i * DCT_SIZE + k]! * a[k * DCT_SIZE + j]!));
+      t[i * DCT_SIZE + j] = sum;
+    }
+  }
+  const b = new Float32Array(DCT_OUT * DCT_OUT);
+  for (let i = 0; i < DCT_OUT; i++) {
+    for (let j = 0; j < DCT_OUT; j++) {
+      let sum = 0;
+      for (let k = 0; k < DCT_SIZE; k++) sum = f32(sum + f32(t[i * DCT_SIZE + k]! * d[j * DCT_SIZE + k]!));
+      b[i * DCT_OUT + j] = sum;
+    }
+  }
+  return b;
+}
+
+/**
+ * Dihedral variants in the DCT domain: flipping an axis negates that axis's odd-frequency
+ * coefficients (even indices here, as index i is frequency i+1); a quarter turn transposes.
+ */
+function dihedralOf(b: Float32Array, name: DihedralName): Float32Array {
+  if (name === 'orig') return b;
+  const out = new Float32Array(DCT_OUT * DCT_OUT);
+  for (let i = 0; i < DCT_OUT; i++) {
+    for (let j = 0; j < DCT_OUT; j++) {
+      const v = b[i * DCT_OUT + j]!;
+      const odd = { i: (i & 1) === 1, j: (j & 1) === 1, sum: ((i + j) & 1) === 1 };
+      const straight = i * DCT_OUT + j;
+      const transposed = j * DCT_OUT + i;
+      switch (name) {
+        case 'rot90': out[transposed] = odd.j ? v : -v; break;
+        case 'rot180': out[straight] = odd.sum ? -v : v; break;
+        case 'rot270': out[transposed] = odd.i ? v : -v; break;
+        case 'flipx': out[straight] = odd.i ? v : -v; break;
+        case 'flipy': out[straight] = odd.j ? v : -v; break;
+        case 'flipplus1': out[transposed] = v; break;
+        case 'flipminus1': out[transposed] = odd.sum ? -v : v; break;
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Bit 16*i+j is set when coefficient [i][j] exceeds the median. The reference's Torben median
+ * of 256 values is the 128th smallest, i.e. index 127 once sorted.
+ */
+function bitsAboveMedian(b: Float32Array): Hex256 {
+  const median = b.slice().sort()[DCT_OUT * DCT_OUT / 2 - 1]!;
+  const words = new Uint16Array(16);
+  for (let i = 0; i < DCT_OUT; i++) {
+    let word = 0;
+    for (let j = 0; j < DCT_OUT; j++) if (b[i * DCT_OUT + j]! > median) word |= 1 << j;
+    words[i] = word;
+  }
+  return formatBits256(words);
+}
+
+function byteLut(coefficient: number): Float32Array {
+  const lut = new Float32Array(256);
+  for (let v = 0; v < 256; v++) lut[v] = coefficient * v;
+  return lut;
+}
