@@ -201,6 +201,22 @@ describe('accepted formats', () => {
     expect(hammingDistanceHex(fast.blockhash!, reference.blockhash!)).toBeLessThanOrEqual(10);
   });
 
+  it('hashes each frame of an animation on its own pixels, shrunk per frame in fast mode', async () => {
+    const scenes = await Promise.all([1, 2, 3].map((seed) => naturalScene(1024, 768, seed)));
+    const strip = Buffer.concat(scenes.map((scene) => Buffer.from(scene.data)));
+    const animation = await sharp(strip, { raw: { width: 1024, height: 768 * 3, channels: 3, pageHeight: 768 } })
+      .webp({ quality: 90 })
+      .toBuffer();
+    const hashes = expectHashed(await hash(animation, { allFrames: true }));
+    expect([hashes.width, hashes.height, hashes.frameCount, hashes.frames?.length]).toEqual([1024, 768, 3, 3]);
+    for (const [i, scene] of scenes.entries()) {
+      const single = await sharp(Buffer.from(scene.data), { raw: { width: 1024, height: 768, channels: 3 } }).webp({ quality: 90 }).toBuffer();
+      const alone = expectHashed(await hash(single));
+      expect(hammingDistanceHex(hashes.frames![i]!.pdq!, alone.pdq!), `frame ${i}`).toBeLessThanOrEqual(8);
+      expect(hammingDistanceHex(hashes.frames![i]!.pdq!, hashes.frames![(i + 1) % 3]!.pdq!)).toBeGreaterThan(50);
+    }
+  });
+
   it('only exact digests requested: no decode, so any bytes hash', async () => {
     const outcome = await hash(randomBytes(100), { algorithms: ['md5', 'sha1'] });
     expect(outcome.status).toBe('hashed');

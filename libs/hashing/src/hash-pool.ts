@@ -16,6 +16,11 @@ export interface HashPoolOptions {
   taskTimeoutMs?: number;
   /** V8 heap cap per worker, MiB (pixel buffers live outside it, bounded by the pixel limit). */
   maxHeapMb?: number;
+  /**
+   * Images in flight per thread (default 2): one hashes in JS while the other waits on its libvips
+   * decode, so no core idles at the hand-offs. 1 gives one-image-at-a-time workers.
+   */
+  tasksPerThread?: number;
 }
 
 export interface HashPool {
@@ -38,6 +43,9 @@ export function createHashPool(options: HashPoolOptions = {}): HashPool {
     minThreads: threads,
     maxThreads: threads,
     idleTimeout: 60_000,
+    concurrentTasksPerWorker: options.tasksPerThread ?? 2,
+    // Tasks are async (they await libvips): a worker must not block its event loop waiting for work.
+    atomics: 'disabled',
     workerData: { ...limits, formats: [...limits.formats] },
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 256 },
   });

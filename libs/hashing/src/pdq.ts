@@ -381,24 +381,24 @@ function dct64To16(a: Float32Array): Float32Array {
  * Dihedral variants in the DCT domain: flipping an axis negates that axis's odd-frequency
  * coefficients (even indices here, as index i is frequency i+1); a quarter turn transposes.
  */
+const DIHEDRAL_RULES: Record<Exclude<DihedralName, 'orig'>, { transpose: boolean; negate: (i: number, j: number) => boolean }> = {
+  rot90: { transpose: true, negate: (_i, j) => (j & 1) === 0 },
+  rot180: { transpose: false, negate: (i, j) => ((i + j) & 1) === 1 },
+  rot270: { transpose: true, negate: (i) => (i & 1) === 0 },
+  flipx: { transpose: false, negate: (i) => (i & 1) === 0 },
+  flipy: { transpose: false, negate: (_i, j) => (j & 1) === 0 },
+  flipplus1: { transpose: true, negate: () => false },
+  flipminus1: { transpose: true, negate: (i, j) => ((i + j) & 1) === 1 },
+};
+
 function dihedralOf(b: Float32Array, name: DihedralName): Float32Array {
   if (name === 'orig') return b;
+  const { transpose, negate } = DIHEDRAL_RULES[name];
   const out = new Float32Array(DCT_OUT * DCT_OUT);
   for (let i = 0; i < DCT_OUT; i++) {
     for (let j = 0; j < DCT_OUT; j++) {
       const v = b[i * DCT_OUT + j]!;
-      const odd = { i: (i & 1) === 1, j: (j & 1) === 1, sum: ((i + j) & 1) === 1 };
-      const straight = i * DCT_OUT + j;
-      const transposed = j * DCT_OUT + i;
-      switch (name) {
-        case 'rot90': out[transposed] = odd.j ? v : -v; break;
-        case 'rot180': out[straight] = odd.sum ? -v : v; break;
-        case 'rot270': out[transposed] = odd.i ? v : -v; break;
-        case 'flipx': out[straight] = odd.i ? v : -v; break;
-        case 'flipy': out[straight] = odd.j ? v : -v; break;
-        case 'flipplus1': out[transposed] = v; break;
-        case 'flipminus1': out[transposed] = odd.sum ? -v : v; break;
-      }
+      out[transpose ? j * DCT_OUT + i : i * DCT_OUT + j] = negate(i, j) ? -v : v;
     }
   }
   return out;
