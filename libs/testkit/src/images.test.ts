@@ -37,7 +37,7 @@ describe('hostile builders', () => {
 
   it('animatedGif has the requested number of frames', async () => {
     const meta = await sharp(await animatedGif(40)).metadata();
-    expect([meta.format, meta.pages, meta.pageHeight]).toEqual(['gif', 40, 16]);
+    expect([meta.format, meta.pages, meta.height]).toEqual(['gif', 40, 16]);
   });
 
   it('jpegWithHugeExif adds the segments and stays a decodable JPEG', async () => {
