@@ -3,10 +3,11 @@
 // the same pixels. Pure apart from the injected decoder; expected failures are values, not throws.
 
 import { blockhash256 } from './blockhash.ts';
-import type { Decoder, DecodedImage, HashMode, PixelFrame, UnscannableReason } from './decode-sharp.ts';
+import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, type PixelFrame, type UnscannableReason } from './decode-sharp.ts';
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
 import type { Hex256 } from './hash256.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
+import { boxShrinkRgba } from './shrink.ts';
 import type { ImageFormat } from './sniff.ts';
 
 export const ALGORITHMS = ['pdq', 'blockhash', 'sha256', 'sha1', 'md5'] as const;
@@ -92,7 +93,7 @@ function hashDecoded(
     frameCount: image.frameCount,
   };
   const frames = image.frames.map((frame, index) =>
-    hashFrame(frame, index, algorithms, index === 0 ? image.orientation : 1, image.width, image.height),
+    hashFrame(frame, index, algorithms, index === 0 ? image.orientation : 1, image.width, image.height, mode),
   );
   const first = frames[0]!;
   if (first.pdq !== undefined) {
@@ -124,9 +125,15 @@ function hashFrame(
   orientation: number,
   sourceWidth: number,
   sourceHeight: number,
+  mode: HashMode,
 ): FrameResult {
   const result: FrameResult = { index };
-  if (algorithms.has('blockhash')) result.blockhash = blockhash256(frame);
+  if (algorithms.has('blockhash')) {
+    // Fast mode: a frame decoded at full resolution (small images) gets a shrunk copy for blockhash.
+    const atFullResolution = frame.width === sourceWidth && frame.height === sourceHeight;
+    const input = mode === 'fast' && atFullResolution ? boxShrinkRgba(frame, blockhashShrinkFactor(frame.width, frame.height)) : frame;
+    result.blockhash = blockhash256(input);
+  }
   if (algorithms.has('pdq')) {
     const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
     const pdq = pdqFromShrunkLuma(luma, sourceWidth, sourceHeight);

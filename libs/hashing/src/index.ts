@@ -3,6 +3,8 @@ export { blockhash, blockhash256, type BlockhashMethod, type RgbaImage } from '.
 export {
   createSharpDecoder,
   DEFAULT_DECODE_LIMITS,
+  blockhashShrinkFactor,
+  FAST_FULL_RESOLUTION_MAX_PIXELS,
   FAST_MIN_SIDE,
   fastShrinkFactor,
   restrictSharpLoaders,

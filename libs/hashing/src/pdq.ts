@@ -175,101 +175,83 @@ function jaroszWindow(dimension: number): number {
 function downsampleTo64(luma: LumaImage): Float32Array {
   const { width, height } = luma;
   if (width === DCT_SIZE && height === DCT_SIZE) return luma.data.slice();
-  const a = luma.data.slice();
-  const b = new Float32Array(a.length);
   const rowWindow = jaroszWindow(width);
   const colWindow = jaroszWindow(height);
-  for (let pass = 0; pass < JAROSZ_XY_PASSES; pass++) {
-    boxAlongRows(a, b, height, width, rowWindow);
-    boxAlongCols(b, a, height, width, colWindow);
-  }
+  const rows = new Float32Array(width * height);
+  const cols = new Float32Array(width * height);
+  // X, Y, X, Y: rows are `height` lines of `width` samples, columns `width` lines of `height`.
+  boxFilterLines(luma.data, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
+  boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
+  boxFilterLines(cols, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
+  boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
   const out = new Float32Array(DCT_SIZE * DCT_SIZE);
   for (let i = 0; i < DCT_SIZE; i++) {
     const row = Math.trunc(((i + 0.5) * height) / DCT_SIZE) * width;
-    for (let j = 0; j < DCT_SIZE; j++) {
-      out[i * DCT_SIZE + j] = a[row + Math.trunc(((j + 0.5) * width) / DCT_SIZE)]!;
-    }
+    for (let j = 0; j < DCT_SIZE; j++) out[i * DCT_SIZE + j] = cols[row + Math.trunc(((j + 0.5) * width) / DCT_SIZE)]!;
   }
   return out;
 }
 
-/**
- * The box filter's four phases (grow the window, write with a growing window, slide, shrink),
- * with the sum kept in float32 and the two updates of a slide rounded separately as in C++.
- */
-function boxAlongRows(src: Float32Array, dst: Float32Array, rows: number, cols: number, window: number): void {
-  const half = Math.floor((window + 2) / 2);
-  const p1 = half - 1;
-  const p2 = window - half + 1;
-  const p3 = cols - window;
-  for (let r = 0; r < rows; r++) {
-    const base = r * cols;
-    let sum = 0;
-    let size = 0;
-    let ri = base;
-    let li = base;
-    let oi = base;
-    for (let k = 0; k < p1; k++) {
-      sum = f32(sum + src[ri++]!);
-      size++;
-    }
-    for (let k = 0; k < p2; k++) {
-      sum = f32(sum + src[ri++]!);
-      size++;
-      dst[oi++] = sum / size;
-    }
-    for (let k = 0; k < p3; k++) {
-      sum = f32(sum + src[ri++]!);
-      sum = f32(sum - src[li++]!);
-      dst[oi++] = sum / size;
-    }
-    for (let k = 0; k < p1; k++) {
-      sum = f32(sum - src[li++]!);
-      size--;
-      dst[oi++] = sum / size;
-    }
-  }
-}
+/** Rows filtered together: enough independent running sums to hide the add/round latency. */
+const ROW_BLOCK = 16;
 
 /**
- * Column filter swept row by row (cache-friendly): every column keeps its own float32 running
- * sum, updated in the same order as a column-at-a-time loop, so results are identical.
+ * The reference's 1-D box filter (grow the window, write with a growing window, slide, shrink)
+ * applied to `lines` independent lines; sample k of line l sits at l * lineStride + k * step.
+ * Each line keeps its own running sum in a float32 slot, updated in the reference's order (a
+ * slide's add and subtract rounded separately), so every output equals the C++ value. Lines are
+ * processed `block` at a time, interleaved: one running sum is a serial chain of dependent float
+ * operations, several side by side keep the CPU busy (columns: all at once, rows: a few).
  */
-function boxAlongCols(src: Float32Array, dst: Float32Array, rows: number, cols: number, window: number): void {
+function boxFilterLines(
+  src: Float32Array,
+  dst: Float32Array,
+  lines: number,
+  lineStride: number,
+  length: number,
+  step: number,
+  window: number,
+  block: number,
+): void {
   const half = Math.floor((window + 2) / 2);
   const p1 = half - 1;
   const p2 = window - half + 1;
-  const p3 = rows - window;
-  const sums = new Float32Array(cols);
-  let size = 0;
-  let ri = 0;
-  let li = 0;
-  let oi = 0;
-  for (let k = 0; k < p1; k++, ri += cols) {
-    for (let c = 0; c < cols; c++) sums[c] = sums[c]! + src[ri + c]!;
-    size++;
-  }
-  for (let k = 0; k < p2; k++, ri += cols, oi += cols) {
-    size++;
-    for (let c = 0; c < cols; c++) {
-      const s = f32(sums[c]! + src[ri + c]!);
-      sums[c] = s;
-      dst[oi + c] = s / size;
+  const p3 = length - window;
+  const sums = new Float32Array(Math.min(block, lines));
+  for (let first = 0; first < lines; first += block) {
+    const n = Math.min(block, lines - first);
+    const origin = first * lineStride;
+    sums.fill(0);
+    let size = 0;
+    let ri = origin;
+    let li = origin;
+    let oi = origin;
+    for (let k = 0; k < p1; k++, ri += step) {
+      for (let j = 0, p = ri; j < n; j++, p += lineStride) sums[j] = sums[j]! + src[p]!;
+      size++;
     }
-  }
-  for (let k = 0; k < p3; k++, ri += cols, li += cols, oi += cols) {
-    for (let c = 0; c < cols; c++) {
-      const s = f32(f32(sums[c]! + src[ri + c]!) - src[li + c]!);
-      sums[c] = s;
-      dst[oi + c] = s / size;
+    for (let k = 0; k < p2; k++, ri += step, oi += step) {
+      size++;
+      for (let j = 0, o = 0; j < n; j++, o += lineStride) {
+        const sum = f32(sums[j]! + src[ri + o]!);
+        sums[j] = sum;
+        dst[oi + o] = sum / size;
+      }
     }
-  }
-  for (let k = 0; k < p1; k++, li += cols, oi += cols) {
-    size--;
-    for (let c = 0; c < cols; c++) {
-      const s = f32(sums[c]! - src[li + c]!);
-      sums[c] = s;
-      dst[oi + c] = s / size;
+    for (let k = 0; k < p3; k++, ri += step, li += step, oi += step) {
+      for (let j = 0, o = 0; j < n; j++, o += lineStride) {
+        const sum = f32(f32(sums[j]! + src[ri + o]!) - src[li + o]!);
+        sums[j] = sum;
+        dst[oi + o] = sum / size;
+      }
+    }
+    for (let k = 0; k < p1; k++, li += step, oi += step) {
+      size--;
+      for (let j = 0, o = 0; j < n; j++, o += lineStride) {
+        const sum = f32(sums[j]! - src[li + o]!);
+        sums[j] = sum;
+        dst[oi + o] = sum / size;
+      }
     }
   }
 }

@@ -1,6 +1,7 @@
-// Integer box shrink of straight RGBA. Pure. Used in fast mode for images with alpha, where a
-// libvips resize would premultiply: that zeroes the colour under transparent pixels, which the
-// reference PDQ reads (it ignores alpha) and blockhash must see as "transparent", not "black".
+// Integer box shrink of straight RGBA. Pure. Fast mode uses it where libvips cannot be asked:
+// images with alpha (a libvips resize premultiplies, which zeroes the colour under transparent
+// pixels that the reference PDQ reads and turns "transparent" into "black" for blockhash), and
+// the blockhash copy of an image decoded at full resolution.
 
 import type { PixelFrame } from './decode-sharp.ts';
 
@@ -11,31 +12,40 @@ export function boxShrinkRgba(frame: PixelFrame, factor: number): PixelFrame {
   const outWidth = Math.ceil(width / factor);
   const outHeight = Math.ceil(height / factor);
   const out = new Uint8Array(outWidth * outHeight * 4);
-  const sums = new Float64Array(outWidth * 4);
-  const counts = new Float64Array(outWidth);
+  // 255 * 64 * 64 per channel at most: integer sums stay exact in a Uint32Array.
+  const sums = new Uint32Array(outWidth * 4);
   for (let oy = 0; oy < outHeight; oy++) {
     sums.fill(0);
-    counts.fill(0);
-    const yEnd = Math.min(height, (oy + 1) * factor);
-    for (let y = oy * factor; y < yEnd; y++) {
-      for (let x = 0, p = y * width * 4; x < width; x++, p += 4) {
-        const ox = (x / factor) | 0;
-        const s = ox * 4;
-        sums[s]! += data[p]!;
-        sums[s + 1]! += data[p + 1]!;
-        sums[s + 2]! += data[p + 2]!;
-        sums[s + 3]! += data[p + 3]!;
-        counts[ox]! += 1;
+    const y0 = oy * factor;
+    const y1 = Math.min(height, y0 + factor);
+    for (let y = y0; y < y1; y++) {
+      let p = y * width * 4;
+      for (let ox = 0, s = 0; ox < outWidth; ox++, s += 4) {
+        const x1 = Math.min(width, (ox + 1) * factor);
+        let r = 0;
+        let g = 0;
+        let b = 0;
+        let a = 0;
+        for (let x = ox * factor; x < x1; x++, p += 4) {
+          r += data[p]!;
+          g += data[p + 1]!;
+          b += data[p + 2]!;
+          a += data[p + 3]!;
+        }
+        sums[s]! += r;
+        sums[s + 1]! += g;
+        sums[s + 2]! += b;
+        sums[s + 3]! += a;
       }
     }
-    for (let ox = 0, o = oy * outWidth * 4; ox < outWidth; ox++, o += 4) {
-      const n = counts[ox]!;
-      out[o] = Math.round(sums[ox * 4]! / n);
-      out[o + 1] = Math.round(sums[ox * 4 + 1]! / n);
-      out[o + 2] = Math.round(sums[ox * 4 + 2]! / n);
-      // Any opaque pixel keeps the block visible (alpha 0 means "all transparent" to blockhash).
-      const alpha = sums[ox * 4 + 3]! / n;
-      out[o + 3] = alpha > 0 && alpha < 1 ? 1 : Math.round(alpha);
+    for (let ox = 0, s = 0, o = oy * outWidth * 4; ox < outWidth; ox++, s += 4, o += 4) {
+      const n = (y1 - y0) * (Math.min(width, (ox + 1) * factor) - ox * factor);
+      out[o] = Math.round(sums[s]! / n);
+      out[o + 1] = Math.round(sums[s + 1]! / n);
+      out[o + 2] = Math.round(sums[s + 2]! / n);
+      // Any visible pixel keeps the block visible (alpha 0 means "all transparent" to blockhash).
+      const alpha = sums[s + 3]!;
+      out[o + 3] = alpha === 0 ? 0 : Math.max(1, Math.round(alpha / n));
     }
   }
   return { data: out, width: outWidth, height: outHeight };
