@@ -72,7 +72,13 @@ export function createImageHasher(decode: Decoder): ImageHasher {
       const exact = decoded.reason === 'too_large' || decoded.reason === 'empty' ? {} : exactHashes(bytes, exactAlgorithms);
       return { status: 'unscannable', reason: decoded.reason, message: decoded.message, exact };
     }
-    return { status: 'hashed', hashes: hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms) };
+    try {
+      return { status: 'hashed', hashes: hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms) };
+    } catch (err) {
+      // Hashing decoded pixels has no expected failure; should one appear, it is still an outcome.
+      const message = `hashing the decoded pixels failed: ${err instanceof Error ? err.message : String(err)}`;
+      return { status: 'unscannable', reason: 'decode_error', message, exact: exactHashes(bytes, exactAlgorithms) };
+    }
   };
 }
 

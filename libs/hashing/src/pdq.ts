@@ -180,10 +180,12 @@ function downsampleTo64(luma: LumaImage): Float32Array {
   const rows = new Float32Array(width * height);
   const cols = new Float32Array(width * height);
   // X, Y, X, Y: rows are `height` lines of `width` samples, columns `width` lines of `height`.
-  boxFilterLines(luma.data, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
-  boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
-  boxFilterLines(cols, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
-  boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
+  let source = luma.data;
+  for (let pass = 0; pass < JAROSZ_XY_PASSES; pass++) {
+    boxFilterLines(source, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
+    boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
+    source = cols;
+  }
   const out = new Float32Array(DCT_SIZE * DCT_SIZE);
   for (let i = 0; i < DCT_SIZE; i++) {
     const row = Math.trunc(((i + 0.5) * height) / DCT_SIZE) * width;

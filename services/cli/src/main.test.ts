@@ -8,11 +8,16 @@ import { EXIT_OK, EXIT_USAGE, main } from './main.ts';
 async function run(...args: string[]) {
   let stdout = '';
   let stderr = '';
+  const progress = { total: -1, ticks: 0, stopped: false };
   const code = await main(['node', 'vigil', ...args], { VIGIL_HASH_THREADS: '2' }, {
     write: (text) => void (stdout += text),
     writeError: (text) => void (stderr += text),
+    progress: (total) => {
+      progress.total = total;
+      return { tick: () => void progress.ticks++, stop: () => void (progress.stopped = true) };
+    },
   });
-  return { code, stdout, stderr, lines: () => stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>) };
+  return { code, stdout, stderr, progress, lines: () => stdout.trim().split('\n').map((line) => JSON.parse(line) as Record<string, any>) };
 }
 
 let dir: string;
@@ -42,6 +47,11 @@ describe('vigil hash', () => {
     expect(bomb!.error).toMatchObject({ code: 'too_many_pixels' });
     expect(text!.error).toMatchObject({ code: 'unsupported_format' });
     expect(text!.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('reports progress over every file, then stops the display', async () => {
+    const result = await run('hash', '--json', dir);
+    expect(result.progress).toEqual({ total: 4, ticks: 4, stopped: true });
   });
 
   it('answers a missing file with an error line and still exits 0', async () => {

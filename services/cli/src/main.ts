@@ -3,7 +3,8 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ALGORITHMS, createHashPool, DEFAULT_DECODE_LIMITS, type HashPoolOptions } from '@vigil/hashing';
-import { parseAlgorithms, runHashCommand } from './commands/hash.ts';
+import { SingleBar, Presets } from 'cli-progress';
+import { parseAlgorithms, runHashCommand, type Progress } from './commands/hash.ts';
 
 export const EXIT_OK = 0;
 export const EXIT_USAGE = 2;
@@ -11,12 +12,24 @@ export const EXIT_USAGE = 2;
 export interface CliIo {
   write: (text: string) => void;
   writeError: (text: string) => void;
+  progress?: (total: number) => Progress;
 }
 
 const processIo: CliIo = {
   write: (text) => void process.stdout.write(text),
   writeError: (text) => void process.stderr.write(text),
+  // A bar on the terminal only when results go elsewhere (a file, a pipe): never mixed into them.
+  ...(process.stderr.isTTY && !process.stdout.isTTY && { progress: terminalProgress }),
 };
+
+function terminalProgress(total: number): Progress {
+  const bar = new SingleBar(
+    { format: 'hashing {bar} {value}/{total} files | {percentage}% | {duration_formatted} elapsed, ETA {eta_formatted}', stream: process.stderr, hideCursor: true },
+    Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return { tick: () => bar.increment(), stop: () => bar.stop() };
+}
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
   const program = createProgram(env, io);

@@ -1,15 +1,12 @@
-// Human-readable output of `vigil hash`: one key/value table per file (hashes are 64 characters,
-// too wide for one row per file).
+// Human-readable output of `vigil hash`: one key/value table per file, printed as each file is
+// done (hashes are 64 characters, too wide for one row per file).
 
 import Table from 'cli-table3';
 import type { Algorithm } from '@vigil/hashing';
 import type { HashLine } from './commands/hash.ts';
 
-export function renderTable(lines: readonly HashLine[], algorithms: readonly Algorithm[]): string {
-  return lines.map((line) => renderOne(line, algorithms)).join('\n');
-}
-
-function renderOne(line: HashLine, algorithms: readonly Algorithm[]): string {
+/** One file's result as a key/value table, ready to print. */
+export function renderTable(line: HashLine, algorithms: readonly Algorithm[]): string {
   const table = new Table({ head: ['file', line.file], style: { head: [], border: [] }, wordWrap: false });
   if (line.error) {
     const { code, message } = line.error as { code: string; message: string };
@@ -26,5 +23,5 @@ function renderOne(line: HashLine, algorithms: readonly Algorithm[]): string {
   }
   const oriented = line.pdqOriented as { hash: string; quality: number } | undefined;
   if (oriented) table.push({ 'pdq (as displayed)': `${oriented.hash}  (quality ${oriented.quality})` });
-  return `${table.toString()}\n`;
+  return `${table.toString()}\n\n`;
 }

@@ -31,6 +31,13 @@ export interface HashCommandDeps {
   pool: HashPool;
   write: (text: string) => void;
   writeError: (text: string) => void;
+  /** A progress display for `total` files, when the terminal wants one. */
+  progress?: (total: number) => Progress;
+}
+
+export interface Progress {
+  tick(): void;
+  stop(): void;
 }
 
 /** Parses `--algo`: comma-separated algorithm ids. Throws a usage error on an unknown one. */
@@ -46,24 +53,30 @@ export function parseAlgorithms(value: string): Algorithm[] {
 /** Hashes every input, `threads x 4` in flight, printing results in input order. Returns the line count. */
 export async function runHashCommand(paths: readonly string[], options: HashCommandOptions, deps: HashCommandDeps): Promise<number> {
   const request: HashRequest = { algorithms: options.algorithms, mode: options.mode, allFrames: options.allFrames };
+  const inputs: InputFile[] = [];
+  for await (const input of expandInputs(paths)) inputs.push(input);
+  const progress = deps.progress?.(inputs.length);
   const window = deps.pool.threads * 4;
   const pending: Promise<HashLine>[] = [];
-  const tableRows: HashLine[] = [];
   let lines = 0;
 
   const emit = (line: HashLine) => {
     lines++;
+    progress?.tick();
     if (options.output === 'json') deps.write(`${JSON.stringify(line)}\n`);
     else if (options.output === 'tsv') writeTsv(line, options.algorithms, deps);
-    else tableRows.push(line);
+    else deps.write(renderTable(line, options.algorithms));
   };
 
-  for await (const input of expandInputs(paths)) {
-    pending.push(hashInput(input, request, options.maxInputBytes, deps.pool));
-    if (pending.length >= window) emit(await pending.shift()!);
+  try {
+    for (const input of inputs) {
+      pending.push(hashInput(input, request, options.maxInputBytes, deps.pool));
+      if (pending.length >= window) emit(await pending.shift()!);
+    }
+    for (const line of pending) emit(await line);
+  } finally {
+    progress?.stop();
   }
-  for (const line of pending) emit(await line);
-  if (options.output === 'table') deps.write(renderTable(tableRows, options.algorithms));
   return lines;
 }
 

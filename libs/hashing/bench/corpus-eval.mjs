@@ -9,14 +9,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createHashPool } from '@vigil/hashing';
+import { createHashPool } from '../dist/index.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const { values } = parseArgs({
   options: {
     corpus: { type: 'string' },
     out: { type: 'string', default: join(here, 'results') },
-    evaluator: { type: 'string', default: resolve(here, '../../shared/corpus/evaluate.py') },
+    evaluator: { type: 'string', default: resolve(here, '../../../../shared/corpus/evaluate.py') },
     python: { type: 'string', default: '/usr/bin/python3' },
   },
 });

@@ -91,7 +91,7 @@ async function parent() {
 
 async function child({ task, files, works, threads, tasksPerThread }) {
   const sharp = (await import('sharp')).default;
-  const hashing = await import('@vigil/hashing');
+  const hashing = await import('../dist/index.js');
   sharp.cache(false);
   sharp.concurrency(1);
   const inputs = files.map((file) => readFileSync(file));
