@@ -11,6 +11,9 @@ export interface RgbaImage {
   height: number;
 }
 
+/** Blocks per side of the stored 256-bit blockhash. */
+export const BLOCKHASH_BITS = 16;
+
 /** 1 = quick method (whole blocks only), 2 = precise method (fractional block weights). */
 export type BlockhashMethod = 1 | 2;
 
@@ -25,5 +28,5 @@ export function blockhash(image: RgbaImage, bits = 16, method: BlockhashMethod =
 
 /** The 256-bit blockhash (16x16, precise method): the value of the `blockhash` algorithm id. */
 export function blockhash256(image: RgbaImage): Hex256 {
-  return blockhash(image, 16, 2);
+  return blockhash(image, BLOCKHASH_BITS, 2);
 }

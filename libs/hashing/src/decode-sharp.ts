@@ -245,22 +245,26 @@ async function libvipsHeaderInfo(input: Buffer): Promise<HeaderInfo> {
 export function fastShrinkFactor(width: number, height: number): number {
   if (width * height <= FAST_FULL_RESOLUTION_MAX_PIXELS) return 1;
   const pdqWindow = Math.floor((Math.min(width, height) + 127) / 128);
-  return largestShrink(width, height, (shrink) => shrink < pdqWindow);
+  return largestShrink(width, height, FAST_MIN_SIDE, (shrink) => shrink < pdqWindow);
 }
 
 /**
- * The shrink blockhash gets in fast mode (blockhash-core costs ~14 ns a pixel; its 16x16 block
- * means need no more than FAST_MIN_SIDE pixels a side, and on the dev corpus the shrunk input
- * matched as well as full resolution).
+ * The shrink blockhash gets in fast mode for an image decoded at full resolution: blockhash-core
+ * costs ~14 ns a pixel, and its 16x16 blocks need far fewer. The shorter side stays at or above
+ * BLOCKHASH_MIN_SIDE: at 128 px the 8-bit rounding of each average moved enough blocks across
+ * their band's median to cost 1-2 points of recall on resized and stretched copies (dev corpus);
+ * at 256 px recall matched full resolution.
  */
+export const BLOCKHASH_MIN_SIDE = 256;
+
 export function blockhashShrinkFactor(width: number, height: number): number {
-  return largestShrink(width, height, () => true);
+  return largestShrink(width, height, BLOCKHASH_MIN_SIDE, () => true);
 }
 
-function largestShrink(width: number, height: number, allowed: (shrink: number) => boolean): number {
+function largestShrink(width: number, height: number, minSide: number, allowed: (shrink: number) => boolean): number {
   const side = Math.min(width, height);
   let shrink = 1;
-  while (shrink * 2 <= FAST_MAX_SHRINK && side / (shrink * 2) >= FAST_MIN_SIDE && allowed(shrink * 2)) shrink *= 2;
+  while (shrink * 2 <= FAST_MAX_SHRINK && side / (shrink * 2) >= minSide && allowed(shrink * 2)) shrink *= 2;
   return shrink;
 }
 

@@ -3,6 +3,7 @@ export { blockhash, blockhash256, type BlockhashMethod, type RgbaImage } from '.
 export {
   createSharpDecoder,
   DEFAULT_DECODE_LIMITS,
+  BLOCKHASH_MIN_SIDE,
   blockhashShrinkFactor,
   FAST_FULL_RESOLUTION_MAX_PIXELS,
   FAST_MIN_SIDE,

@@ -72,7 +72,14 @@ export function lumaFromPixels(
     throw new RangeError(`pixel buffer holds ${pixels.length} bytes, need ${n * channels}`);
   }
   const out = new Float32Array(n);
-  if (channels >= 3) {
+  if (channels === 4 && pixels.byteOffset % 4 === 0) {
+    // One 32-bit load a pixel (little-endian RGBA) instead of three byte loads.
+    const words = new Uint32Array(pixels.buffer, pixels.byteOffset, n);
+    for (let i = 0; i < n; i++) {
+      const w = words[i]!;
+      out[i] = f32(LUMA_R_LUT[w & 0xff]! + LUMA_G_LUT[(w >>> 8) & 0xff]!) + LUMA_B_LUT[(w >>> 16) & 0xff]!;
+    }
+  } else if (channels >= 3) {
     for (let i = 0, p = 0; i < n; i++, p += channels) {
       out[i] = f32(LUMA_R_LUT[pixels[p]!]! + LUMA_G_LUT[pixels[p + 1]!]!) + LUMA_B_LUT[pixels[p + 2]!]!;
     }
@@ -182,7 +189,7 @@ function downsampleTo64(luma: LumaImage): Float32Array {
   // X, Y, X, Y: rows are `height` lines of `width` samples, columns `width` lines of `height`.
   let source = luma.data;
   for (let pass = 0; pass < JAROSZ_XY_PASSES; pass++) {
-    boxFilterLines(source, rows, height, width, width, 1, rowWindow, ROW_BLOCK);
+    boxFilterLines(source, rows, height, width, width, 1, rowWindow, rowBlock(width));
     boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
     source = cols;
   }
@@ -194,8 +201,14 @@ function downsampleTo64(luma: LumaImage): Float32Array {
   return out;
 }
 
-/** Rows filtered together: enough independent running sums to hide the add/round latency. */
-const ROW_BLOCK = 16;
+/**
+ * Rows filtered together: enough independent running sums to hide the add/round latency. When a
+ * row is a multiple of 256 floats (1 KiB), interleaved rows fall on the same cache sets, so fewer
+ * go together (measured at 1024 px wide: 13.1 ns a pixel with 16 rows, 9.8 with 8; 8.1 with 16 at 1000).
+ */
+function rowBlock(width: number): number {
+  return width % 256 === 0 ? 8 : 16;
+}
 
 /**
  * The reference's 1-D box filter (grow the window, write with a growing window, slide, shrink)

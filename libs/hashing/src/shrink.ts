@@ -14,23 +14,35 @@ export function boxShrinkRgba(frame: PixelFrame, factor: number): PixelFrame {
   const out = new Uint8Array(outWidth * outHeight * 4);
   // 255 * 64 * 64 per channel at most: integer sums stay exact in a Uint32Array.
   const sums = new Uint32Array(outWidth * 4);
+  // Whole pixels as little-endian 32-bit words (RGBA): one load instead of four.
+  const words = data.byteOffset % 4 === 0 ? new Uint32Array(data.buffer, data.byteOffset, width * height) : null;
   for (let oy = 0; oy < outHeight; oy++) {
     sums.fill(0);
     const y0 = oy * factor;
     const y1 = Math.min(height, y0 + factor);
     for (let y = y0; y < y1; y++) {
-      let p = y * width * 4;
+      let i = y * width;
       for (let ox = 0, s = 0; ox < outWidth; ox++, s += 4) {
-        const x1 = Math.min(width, (ox + 1) * factor);
+        const end = y * width + Math.min(width, (ox + 1) * factor);
         let r = 0;
         let g = 0;
         let b = 0;
         let a = 0;
-        for (let x = ox * factor; x < x1; x++, p += 4) {
-          r += data[p]!;
-          g += data[p + 1]!;
-          b += data[p + 2]!;
-          a += data[p + 3]!;
+        if (words) {
+          for (; i < end; i++) {
+            const w = words[i]!;
+            r += w & 0xff;
+            g += (w >>> 8) & 0xff;
+            b += (w >>> 16) & 0xff;
+            a += w >>> 24;
+          }
+        } else {
+          for (; i < end; i++) {
+            r += data[i * 4]!;
+            g += data[i * 4 + 1]!;
+            b += data[i * 4 + 2]!;
+            a += data[i * 4 + 3]!;
+          }
         }
         sums[s]! += r;
         sums[s + 1]! += g;

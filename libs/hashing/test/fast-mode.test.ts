@@ -71,9 +71,10 @@ describe('fastShrinkFactor', () => {
     }
   });
 
-  it('blockhash gets a copy with the shorter side kept at 128 pixels or more', () => {
-    expect(blockhashShrinkFactor(768, 512)).toBe(4);
-    expect(blockhashShrinkFactor(300, 200)).toBe(1);
+  it('blockhash gets a copy with the shorter side kept at 256 pixels or more', () => {
+    expect(blockhashShrinkFactor(1024, 1024)).toBe(4);
+    expect(blockhashShrinkFactor(768, 512)).toBe(2);
+    expect(blockhashShrinkFactor(384, 256)).toBe(1);
     expect(blockhashShrinkFactor(100, 50)).toBe(1);
   });
 });

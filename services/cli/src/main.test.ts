@@ -98,6 +98,7 @@ describe('vigil hash', () => {
     [['hash'], 'missing required argument'],
     [['hash', '--threads', '0', 'x.jpg'], 'positive integer'],
     [['frobnicate'], 'unknown command'],
+    [['hash', '--json', '--tsv', 'x.jpg'], 'cannot be used with'],
   ])('exits %s with a usage error', async (args, message) => {
     const result = await run(...args);
     expect(result.code).toBe(EXIT_USAGE);

@@ -44,7 +44,7 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: 
 
 function createProgram(env: NodeJS.ProcessEnv, io: CliIo): Command {
   const program = new Command('vigil')
-    .description('Perceptual-hash scanning for hosted media: hash, match, quarantine, preserve, report.')
+    .description('Vigil: perceptual-hash scanning for hosted media.')
     .version('0.1.0')
     .exitOverride()
     .configureOutput({ writeOut: io.write, writeErr: io.writeError });
@@ -53,9 +53,17 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo): Command {
     .command('hash')
     .description('hash image files (directories are walked): PDQ, blockhash, SHA-256, SHA-1, MD5')
     .argument('<files...>', 'image files or directories')
-    .option('--algo <ids>', `comma-separated algorithms (${ALGORITHMS.join(', ')})`, parseAlgorithmOption, [...ALGORITHMS])
-    .addOption(new Option('--mode <mode>', 'fast (one shrink-on-load decode) or reference (full resolution)').choices(['fast', 'reference']).default('fast'))
-    .option('--json', 'one JSON object per line and file')
+    .addOption(
+      new Option('--algo <ids>', `comma-separated algorithms (${ALGORITHMS.join(', ')})`)
+        .argParser(parseAlgorithmOption)
+        .default([...ALGORITHMS], 'all'),
+    )
+    .addOption(
+      new Option('--mode <mode>', 'fast (one decode, shrunk above 1 MP) or reference (full resolution, bit-exact)')
+        .choices(['fast', 'reference'])
+        .default('fast'),
+    )
+    .addOption(new Option('--json', 'one JSON object per line and file').conflicts('tsv'))
     .option('--tsv', 'file<TAB>hash per line, in --algo order (errors go to stderr)')
     .option('--all-frames', 'also hash every frame of animations (up to the frame cap)')
     .option('--threads <n>', 'worker threads (default: CPU cores)', parsePositiveInt)
@@ -64,7 +72,6 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo): Command {
     .option('--timeout <ms>', 'decode deadline per file, milliseconds', parsePositiveInt, DEFAULT_DECODE_LIMITS.timeoutMs)
     .option('--allow-svg', 'accept SVG input (rendered by librsvg; off by default)')
     .action(async (files: string[], options: HashCliOptions) => {
-      if (options.json && options.tsv) throw new InvalidArgumentError('choose one of --json and --tsv');
       const pool = createHashPool(poolOptions(options, env));
       try {
         await runHashCommand(
