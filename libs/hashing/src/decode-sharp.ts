@@ -65,9 +65,8 @@ export interface DecodedImage {
   orientation: number;
   /** Frames in the file; `frames` holds the first, or the first `maxFrames` with `allFrames`. */
   frameCount: number;
+  /** Decoded frames: smaller than `width` x `height` when fast mode shrank them. */
   frames: PixelFrame[];
-  /** Decoded size / stored size: 1 in reference mode, 1/8 for a 1/8 shrink-on-load. */
-  scale: number;
 }
 
 export type DecodeOutcome =
@@ -206,7 +205,6 @@ async function decodeImage(
       orientation: header.orientation,
       frameCount,
       frames: decoded,
-      scale: decoded[0]!.width / width,
     },
   };
 }

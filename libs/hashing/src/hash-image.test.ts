@@ -21,7 +21,7 @@ const gradient = (width: number, height: number) => {
 };
 const decoded = (width: number, height: number, orientation = 1): DecodeOutcome => ({
   ok: true,
-  image: { format: 'png', width, height, orientation, frameCount: 1, frames: [{ data: gradient(width, height), width, height }], scale: 1 },
+  image: { format: 'png', width, height, orientation, frameCount: 1, frames: [{ data: gradient(width, height), width, height }] },
 });
 
 describe('createImageHasher', () => {
@@ -61,7 +61,7 @@ describe('createImageHasher', () => {
   it('turns a failure while hashing pixels into an outcome instead of a throw', async () => {
     const broken: DecodeOutcome = {
       ok: true,
-      image: { format: 'png', width: 50, height: 50, orientation: 1, frameCount: 1, frames: [{ data: new Uint8Array(10), width: 50, height: 50 }], scale: 1 },
+      image: { format: 'png', width: 50, height: 50, orientation: 1, frameCount: 1, frames: [{ data: new Uint8Array(10), width: 50, height: 50 }] },
     };
     const outcome = await createImageHasher(fakeDecoder(broken))(bytes);
     expect(outcome).toMatchObject({ status: 'unscannable', reason: 'decode_error' });
