@@ -1,0 +1,109 @@
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DIHEDRAL_NAMES } from '@vigil/hashing';
+import { describe, expect, it } from 'vitest';
+import { DIHEDRAL_VARIANTS, hexToBytes, ListMatcher, type ListDescriptor } from './list-matcher.ts';
+
+interface PdqVector {
+  file: string;
+  hash: string;
+  dihedral: Record<string, string>;
+}
+const vectorsDir = process.env.VIGIL_VECTORS_DIR ?? resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/vectors');
+const vectors = JSON.parse(readFileSync(resolve(vectorsDir, 'pdq/expected.json'), 'utf8')) as PdqVector[];
+const vector = (file: string) => vectors.find((v) => v.file === file)!;
+
+const pdqList = (overrides: Partial<ListDescriptor> = {}): ListDescriptor => ({
+  id: 'demo-pdq',
+  version: 3,
+  algorithm: 'pdq',
+  threshold: 31,
+  action: 'quarantine',
+  dihedral: true,
+  ...overrides,
+});
+
+describe('ListMatcher: perceptual lists', () => {
+  const original = vector('bridge-1-original.jpg');
+
+  function listOfOriginal(overrides: Partial<ListDescriptor> = {}) {
+    const list = new ListMatcher(pdqList(overrides));
+    list.add([{ hash: original.hash, externalId: 'E-1', category: 'A1' }, { hash: vector('c.png').hash, externalId: 'E-2' }]);
+    list.compact();
+    return list;
+  }
+
+  it('matches a near copy with full provenance', () => {
+    const blurred = vector('bridge-mods-blur-a-little.jpg');
+    const [match, ...rest] = listOfOriginal().match({ pdq: blurred.hash, pdqDihedral: blurred.dihedral });
+    expect(rest).toEqual([]);
+    expect(match).toMatchObject({ listId: 'demo-pdq', listVersion: 3, action: 'quarantine', algorithm: 'pdq', entryId: 'E-1', category: 'A1', threshold: 31, variant: 'orig' });
+    expect(match!.distance).toBeLessThanOrEqual(31);
+  });
+
+  it.each(['bridge-5-flipx.jpg', 'bridge-2-rotate-90.jpg', 'bridge-4-rotate-270.jpg', 'bridge-7-flip-plus-1.jpg'])(
+    'finds the flipped or rotated copy %s through a dihedral variant, only when the list allows it',
+    (file) => {
+      const copy = vector(file);
+      const query = { pdq: copy.hash, pdqDihedral: copy.dihedral };
+      const [match] = listOfOriginal().match(query);
+      expect(match).toMatchObject({ entryId: 'E-1' });
+      expect(match!.variant).not.toBe('orig');
+      expect(match!.distance).toBeLessThanOrEqual(31);
+      expect(listOfOriginal({ dihedral: false }).match(query)).toEqual([]);
+    },
+  );
+
+  it('applies the list threshold, and a removed entry no longer matches', () => {
+    const blurred = vector('bridge-mods-blur-a-little.jpg');
+    const [match] = listOfOriginal().match({ pdq: blurred.hash });
+    expect(listOfOriginal({ threshold: match!.distance - 1 }).match({ pdq: blurred.hash })).toEqual([]);
+    const list = listOfOriginal();
+    expect(list.remove([original.hash.toUpperCase()])).toBe(1);
+    expect(list.size).toBe(1);
+    expect(list.match({ pdq: original.hash })).toEqual([]);
+  });
+
+  it('answers unrelated content and content without the algorithm with nothing', () => {
+    expect(listOfOriginal().match({ pdq: vector('pdqhash-python-image1.jpg').hash })).toEqual([]);
+    expect(listOfOriginal().match({ md5: 'd41d8cd98f00b204e9800998ecf8427e' })).toEqual([]);
+  });
+
+  it('matches blockhash lists on the blockhash value only', () => {
+    const list = new ListMatcher(pdqList({ id: 'bh', algorithm: 'blockhash', threshold: 8, dihedral: false }));
+    list.add([{ hash: 'f'.repeat(64), externalId: 'B-1' }]);
+    list.compact();
+    expect(list.match({ blockhash: `${'f'.repeat(62)}00` })).toMatchObject([{ entryId: 'B-1', distance: 8, variant: 'orig' }]);
+    expect(list.match({ pdq: 'f'.repeat(64) })).toEqual([]);
+  });
+});
+
+describe('ListMatcher: exact lists', () => {
+  it('matches digests case-insensitively with distance 0 and variant exact', () => {
+    const list = new ListMatcher({ id: 'ncmec-md5', version: 1, algorithm: 'md5', threshold: 0, action: 'block', dihedral: false });
+    list.add([{ hash: '0CC175B9C0F1B6A831C399E269772661', externalId: 'N-7', category: 'B' }]);
+    expect(list.match({ md5: '0cc175b9c0f1b6a831c399e269772661' })).toEqual([
+      { listId: 'ncmec-md5', listVersion: 1, action: 'block', algorithm: 'md5', entryId: 'N-7', category: 'B', distance: 0, threshold: 0, variant: 'exact' },
+    ]);
+    expect(list.match({ sha1: 'x' })).toEqual([]);
+    expect(list.remove(['0cc175b9c0f1b6a831c399e269772661'])).toBe(1);
+    expect(list.match({ md5: '0cc175b9c0f1b6a831c399e269772661' })).toEqual([]);
+  });
+});
+
+describe('shared vocabulary', () => {
+  it('names the dihedral variants as the hashing library does', () => {
+    expect([...DIHEDRAL_VARIANTS]).toEqual([...DIHEDRAL_NAMES]);
+  });
+
+  it('parses hex in text order and rejects anything else', () => {
+    expect([...hexToBytes(`ff${'0'.repeat(60)}01`)].filter((b) => b !== 0)).toEqual([255, 1]);
+    expect(() => hexToBytes('abc')).toThrow(RangeError);
+  });
+
+  it('refuses a negative or fractional threshold', () => {
+    expect(() => new ListMatcher(pdqList({ threshold: -1 }))).toThrow(RangeError);
+    expect(() => new ListMatcher(pdqList({ threshold: 2.5 }))).toThrow(RangeError);
+  });
+});
