@@ -23,6 +23,7 @@ export {
   type ParseResult,
 } from './list-formats.ts';
 export {
+  bytesToHex,
   DIHEDRAL_VARIANTS,
   EXACT_ALGORITHMS,
   hexToBytes,
@@ -39,3 +40,4 @@ export {
   type MatchVariant,
   type QueryHashes,
 } from './list-matcher.ts';
+export { diffListVersions, entryKey, type ListDiff, type VersionedEntry } from './list-diff.ts';

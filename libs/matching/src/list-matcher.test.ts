@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIHEDRAL_NAMES } from '@vigil/hashing';
 import { describe, expect, it } from 'vitest';
-import { DIHEDRAL_VARIANTS, hexToBytes, ListMatcher, type ListDescriptor } from './list-matcher.ts';
+import { bytesToHex, DIHEDRAL_VARIANTS, hexToBytes, ListMatcher, type ListDescriptor } from './list-matcher.ts';
 
 interface PdqVector {
   file: string;
@@ -97,8 +97,10 @@ describe('shared vocabulary', () => {
     expect([...DIHEDRAL_VARIANTS]).toEqual([...DIHEDRAL_NAMES]);
   });
 
-  it('parses hex in text order and rejects anything else', () => {
+  it('parses hex in text order, formats it back, and rejects anything else', () => {
     expect([...hexToBytes(`ff${'0'.repeat(60)}01`)].filter((b) => b !== 0)).toEqual([255, 1]);
+    const original = vector('c.png').hash;
+    expect(bytesToHex(hexToBytes(original.toUpperCase()))).toBe(original);
     expect(() => hexToBytes('abc')).toThrow(RangeError);
   });
 

@@ -179,6 +179,13 @@ export function hexToBytes(hex: string): Uint8Array {
   return bytes;
 }
 
+/** 32 bytes back to 64 lowercase hex characters, in text order (the inverse of hexToBytes). */
+export function bytesToHex(bytes: Uint8Array, offset = 0): string {
+  let hex = '';
+  for (let i = offset; i < offset + HASH_BYTES; i++) hex += bytes[i]!.toString(16).padStart(2, '0');
+  return hex;
+}
+
 function appendTo(map: Map<string, number[]>, key: string, id: number): void {
   const ids = map.get(key);
   if (ids) ids.push(id);

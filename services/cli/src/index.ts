@@ -1,2 +1,2 @@
-export { EXIT_OK, EXIT_USAGE, main, type CliIo } from './main.ts';
+export { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main, type CliIo } from './main.ts';
 export { parseAlgorithms, runHashCommand, toLine, type HashCommandOptions, type HashLine } from './commands/hash.ts';

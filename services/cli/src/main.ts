@@ -3,21 +3,36 @@
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ALGORITHMS, createHashPool, DEFAULT_DECODE_LIMITS, type HashPoolOptions } from '@vigil/hashing';
+import { readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { basename, join } from 'node:path';
+import { LIST_ACTIONS, LIST_ALGORITHMS, parseList, type ListAction, type ListAlgorithm, type ListFormat } from '@vigil/matching';
+import Table from 'cli-table3';
 import { SingleBar, Presets } from 'cli-progress';
 import { parseAlgorithms, runHashCommand, type Progress } from './commands/hash.ts';
+import { DEFAULT_THRESHOLDS, diffList, importList } from './commands/lists.ts';
+import { createLookup } from './commands/lookup.ts';
+import { FsListStore } from './lists/fs-list-store.ts';
+import type { StoredEntry } from './lists/list-store.ts';
+
+const LIST_FORMATS = ['plain', 'threatexchange-pdq', 'ncmec-csv'] as const;
 
 export const EXIT_OK = 0;
+/** The command ran and failed: a refused import, an unknown list, an unreadable file. */
+export const EXIT_FAILED = 1;
 export const EXIT_USAGE = 2;
 
 export interface CliIo {
   write: (text: string) => void;
   writeError: (text: string) => void;
   progress?: (total: number) => Progress;
+  readStdin?: () => Promise<string>;
 }
 
 const processIo: CliIo = {
   write: (text) => void process.stdout.write(text),
   writeError: (text) => void process.stderr.write(text),
+  readStdin: () => text(process.stdin),
   // A bar on the terminal only when results go elsewhere (a file, a pipe): never mixed into them.
   ...(process.stderr.isTTY && !process.stdout.isTTY && { progress: terminalProgress }),
 };
@@ -32,17 +47,18 @@ function terminalProgress(total: number): Progress {
 }
 
 export async function main(argv: readonly string[], env: NodeJS.ProcessEnv, io: CliIo = processIo): Promise<number> {
-  const program = createProgram(env, io);
+  const result = { exitCode: EXIT_OK };
+  const program = createProgram(env, io, result);
   try {
     await program.parseAsync(argv as string[]);
-    return EXIT_OK;
+    return result.exitCode;
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     throw err;
   }
 }
 
-function createProgram(env: NodeJS.ProcessEnv, io: CliIo): Command {
+function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: number }): Command {
   const program = new Command('vigil')
     .description('Vigil: perceptual-hash scanning for hosted media.')
     .version('0.1.0')
@@ -90,7 +106,175 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo): Command {
       }
     });
 
+  const store = new FsListStore(env.VIGIL_HOME ?? join(homedir(), '.vigil'));
+  const fail = (message: string) => {
+    io.writeError(`${message}\n`);
+    result.exitCode = EXIT_FAILED;
+  };
+  const lists = program.command('lists').description('hash lists: import versions, list them, see what a version changed');
+
+  lists
+    .command('import')
+    .description('import FILE as the next version of list NAME (a file with any bad line is refused whole)')
+    .argument('<file>', 'the list file')
+    .requiredOption('--name <name>', 'list name: a lowercase storage key')
+    .addOption(new Option('--algo <id>', 'the algorithm of the hashes').choices(LIST_ALGORITHMS).makeOptionMandatory())
+    .addOption(new Option('--format <format>', 'file format (see hashlists/FORMATS.md)').choices(LIST_FORMATS).default('plain'))
+    .option('--threshold <n>', 'match threshold, Hamming distance (default: pdq 31, blockhash 8, digests 0)', parseNonNegativeInt)
+    .addOption(new Option('--action <action>', 'what a match does (default quarantine)').choices(LIST_ACTIONS))
+    .option('--dihedral', 'also match rotated and flipped copies (PDQ lists; the default)')
+    .option('--no-dihedral', 'match the upright image only')
+    .option('--source <text>', 'where this list comes from (default: the file name)')
+    .option('--json', 'print the outcome as JSON')
+    .action(async (file: string, options: ImportCliOptions) => {
+      let bytes: Uint8Array;
+      try {
+        bytes = await readFile(file);
+      } catch (err) {
+        return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+      }
+      const outcome = await importList(
+        bytes,
+        {
+          name: options.name,
+          algorithm: options.algo,
+          format: options.format,
+          source: options.source ?? basename(file),
+          ...(options.threshold !== undefined && { threshold: options.threshold }),
+          ...(options.action !== undefined && { action: options.action }),
+          ...(options.dihedral !== undefined && { dihedral: options.dihedral }),
+        },
+        store,
+        () => new Date(),
+      );
+      if (options.json) io.write(`${JSON.stringify(outcome)}\n`);
+      for (const issue of outcome.warnings) io.writeError(`${file}:${issue.line}: warning: ${issue.message}\n`);
+      if (outcome.status === 'refused') {
+        for (const issue of outcome.errors) io.writeError(`${file}:${issue.line}: error: ${issue.message}\n`);
+        return fail(`refused: ${outcome.reason}`);
+      }
+      const { version } = outcome;
+      if (!options.json) {
+        io.write(`list ${options.name} version ${version.version}: ${version.entries} entries (+${version.added} -${version.removed}, ${version.changed} changed)\n`);
+      }
+    });
+
+  lists
+    .command('ls')
+    .description('the lists, with algorithm, threshold, action and current version')
+    .option('--json', 'one JSON object per list')
+    .action(async (options: { json?: boolean }) => {
+      const manifests = await store.list();
+      if (options.json) {
+        for (const { versions, ...list } of manifests) io.write(`${JSON.stringify({ ...list, version: versions.at(-1) })}\n`);
+        return;
+      }
+      if (manifests.length === 0) return io.write('no lists yet: import one with `vigil lists import FILE --name NAME --algo pdq`\n');
+      const table = new Table({ head: ['name', 'algorithm', 'threshold', 'action', 'version', 'entries', 'imported'], style: { head: [], border: [] } });
+      for (const m of manifests) {
+        const v = m.versions.at(-1)!;
+        table.push([m.name, m.algorithm + (m.dihedral ? ' (+dihedral)' : ''), m.threshold, m.action, v.version, v.entries, v.importedAt]);
+      }
+      io.write(`${table.toString()}\n`);
+    });
+
+  lists
+    .command('diff')
+    .description('what a version of list NAME added and removed (counts; external ids with --ids)')
+    .argument('<name>', 'list name')
+    .argument('[version]', 'the version (default: latest)', parsePositiveInt)
+    .option('--ids', 'also list the external ids of added and removed entries')
+    .option('--json', 'print the diff as JSON')
+    .action(async (name: string, version: number | undefined, options: { ids?: boolean; json?: boolean }) => {
+      const report = await diffList(store, name, version, options.ids ?? false);
+      if (!report) return fail(`no list ${name}${version ? ` version ${version}` : ''}`);
+      if (options.json) return io.write(`${JSON.stringify(report)}\n`);
+      const against = report.previous === null ? 'first version' : `against version ${report.previous}`;
+      io.write(`list ${name} version ${report.version} (${against}): +${report.added} added, -${report.removed} removed, ${report.changed} changed\n`);
+      if (report.addedIds) io.write(`added: ${report.addedIds.join(', ') || '(none)'}\nremoved: ${report.removedIds!.join(', ') || '(none)'}\n`);
+    });
+
+  program
+    .command('lookup')
+    .description('match hashes against one list (a stored list or a list file); - reads hashes from standard input')
+    .argument('<hashes...>', 'query hashes, or - for standard input (one a line)')
+    .requiredOption('--list <file|name>', 'a list file, or the name of a stored list')
+    .addOption(new Option('--algo <id>', 'the algorithm of the query hashes').choices(LIST_ALGORITHMS).default('pdq'))
+    .addOption(new Option('--format <format>', 'format of a list file').choices(LIST_FORMATS).default('plain'))
+    .option('--threshold <n>', 'match threshold (default: the list\'s, else per algorithm)', parseNonNegativeInt)
+    .option('--json', 'one JSON object per query: {"query","matches":[{"id","hash","distance"}]}')
+    .action(async (hashes: string[], options: LookupCliOptions) => {
+      const list = await loadLookupList(options, store);
+      if ('error' in list) return fail(list.error);
+      const queries = hashes.includes('-') ? (await (io.readStdin ?? (() => Promise.resolve('')))()).split(/\s+/).filter(Boolean) : hashes;
+      const lookup = createLookup(list.entries, list.algorithm, options.threshold ?? list.threshold);
+      for (const query of queries) {
+        const line = lookup(query);
+        if (options.json) io.write(`${JSON.stringify(line)}\n`);
+        else if ('error' in line) io.write(`${query}  error: ${line.error}\n`);
+        else io.write(`${query}  ${line.matches.length} match(es)${line.matches.map((m) => `\n  distance ${m.distance}  id ${m.id ?? '(none)'}`).join('')}\n`);
+      }
+    });
+
   return program;
+}
+
+interface ImportCliOptions {
+  name: string;
+  algo: ListAlgorithm;
+  format: ListFormat;
+  threshold?: number;
+  action?: ListAction;
+  dihedral?: boolean;
+  source?: string;
+  json?: boolean;
+}
+
+interface LookupCliOptions {
+  list: string;
+  algo: ListAlgorithm;
+  format: ListFormat;
+  threshold?: number;
+  json?: boolean;
+}
+
+/** The list to look up in: a file on disk first, else a stored list of that name. */
+async function loadLookupList(
+  options: LookupCliOptions,
+  store: FsListStore,
+): Promise<{ entries: StoredEntry[]; algorithm: ListAlgorithm; threshold: number } | { error: string }> {
+  let bytes: Buffer | null = null;
+  try {
+    bytes = await readFile(options.list);
+  } catch {
+    bytes = null;
+  }
+  if (bytes) {
+    const parsed = parseList(bytes.toString('utf8'), { format: options.format, algorithm: options.algo });
+    if (parsed.errors.length > 0) {
+      const first = parsed.errors[0]!;
+      return { error: `${options.list}: ${parsed.errors.length} line(s) with errors (line ${first.line}: ${first.message}); refused` };
+    }
+    const entries = parsed.entries
+      .filter((e) => e.algorithm === options.algo)
+      .map(({ hash, externalId }) => ({ hash, ...(externalId && { externalId }) }));
+    return { entries, algorithm: options.algo, threshold: DEFAULT_THRESHOLDS[options.algo] };
+  }
+  const manifest = await store.get(options.list);
+  if (!manifest) return { error: `no list file or stored list named ${options.list}` };
+  return { entries: await store.entries(manifest.name), algorithm: manifest.algorithm, threshold: manifest.threshold };
+}
+
+async function text(stream: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const chunk of stream) out += chunk.toString();
+  return out;
+}
+
+function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`expected a non-negative integer, got "${value}"`);
+  return n;
 }
 
 interface HashCliOptions {
