@@ -110,6 +110,9 @@ describe('HammingIndex against the brute-force oracle', () => {
     expect(() => index.add(new Uint8Array(31))).toThrow(RangeError);
     expect(() => index.search(new Uint8Array(8), 3)).toThrow(RangeError);
     expect(index.search(hashes[0]!, -1)).toEqual([]);
+    expect(index.search(hashes[0]!, Number.NaN)).toEqual([]);
+    expect(index.search(hashes[0]!, Number.POSITIVE_INFINITY)).toHaveLength(10);
+    expect(index.scan(hashes[0]!, 1e9)).toHaveLength(10);
   });
 });
 

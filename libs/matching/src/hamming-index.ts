@@ -143,7 +143,7 @@ export class HammingIndex {
   /** Every live hash within `radius` of `query` (32 bytes), with its distance, in id order. */
   search(query: Uint8Array, radius: number, offset = 0): RadiusMatch[] {
     if (query.length - offset < HASH_BYTES) throw new RangeError('a 256-bit query needs 32 bytes');
-    const r = Math.max(-1, Math.floor(radius));
+    const r = clampRadius(radius);
     if (r < 0) return [];
     this.#memory().set(query.subarray(offset, offset + HASH_BYTES), QUERY_PTR);
     const found: RadiusMatch[] = [];
@@ -160,7 +160,7 @@ export class HammingIndex {
   /** Brute force over every live hash (WebAssembly popcount): the reference `search` must equal. */
   scan(query: Uint8Array, radius: number, offset = 0): RadiusMatch[] {
     if (query.length - offset < HASH_BYTES) throw new RangeError('a 256-bit query needs 32 bytes');
-    const r = Math.floor(radius);
+    const r = clampRadius(radius);
     if (r < 0) return [];
     this.#memory().set(query.subarray(offset, offset + HASH_BYTES), QUERY_PTR);
     const found: RadiusMatch[] = [];
@@ -287,6 +287,11 @@ export class HammingIndex {
     }
     return masks;
   }
+}
+
+/** Radii above 256 match everything; anything not >= 0 (negative, NaN) matches nothing (-1). */
+function clampRadius(radius: number): number {
+  return radius >= 0 ? Math.min(256, Math.floor(radius)) : -1;
 }
 
 /**
