@@ -256,6 +256,28 @@ const PLAIN_HEADER_WORDS = new Map<string, ListAlgorithm | null>([
   ['blockhash', 'blockhash'],
 ]);
 
+type ResultBuilder = ReturnType<typeof resultBuilder>;
+
+/**
+ * Each line's fields, split with the file's delimiter. A line whose delimiter or quoting is wrong
+ * is reported on `out` and skipped; `index` counts every content line, skipped ones included.
+ */
+function* fieldRows(
+  lines: readonly SourceLine[],
+  out: ResultBuilder,
+  delimiterOf = delimiterTracker(),
+): Generator<{ source: SourceLine; fields: string[]; index: number }> {
+  for (const [index, source] of lines.entries()) {
+    const delimiter = delimiterOf(source);
+    const split = delimiter.ok ? splitFields(source.text, delimiter.value) : delimiter;
+    if (!split.ok) {
+      out.error(source.line, split.message);
+      continue;
+    }
+    yield { source, fields: split.value, index };
+  }
+}
+
 /**
  * `hash[,id[,category]]`, comma- or tab-separated, one hash per line, `#` comments, optional header.
  * More than three fields is an error: an unexpected shape may mean the columns are not what we think.
@@ -266,25 +288,11 @@ export function parsePlainList(text: string, algorithm: ListAlgorithm): ParseRes
     out.error(0, 'unknown hash algorithm for a plain list');
     return out.finish();
   }
-  const delimiterOf = delimiterTracker();
-  let first = true;
-  for (const source of contentLines(text)) {
-    const isFirst = first;
-    first = false;
-    const delimiter = delimiterOf(source);
-    if (!delimiter.ok) {
-      out.error(source.line, delimiter.message);
-      continue;
-    }
-    const split = splitFields(source.text, delimiter.value);
-    if (!split.ok) {
-      out.error(source.line, split.message);
-      continue;
-    }
-    const [rawHash = '', externalId, category, ...extra] = split.value;
+  for (const { source, fields, index } of fieldRows(contentLines(text), out)) {
+    const [rawHash = '', externalId, category, ...extra] = fields;
     const hash = checkHash(rawHash, algorithm);
 
-    if (isFirst && !hash.ok) {
+    if (index === 0 && !hash.ok) {
       const named = PLAIN_HEADER_WORDS.get(normaliseName(rawHash));
       if (named !== undefined) {
         // Same-length algorithms (pdq, blockhash, sha256) would otherwise be imported under the wrong name.
@@ -295,7 +303,7 @@ export function parsePlainList(text: string, algorithm: ListAlgorithm): ParseRes
       }
     }
     if (extra.length > 0) {
-      out.error(source.line, `expected at most 3 fields (hash, id, category), got ${split.value.length}`);
+      out.error(source.line, `expected at most 3 fields (hash, id, category), got ${fields.length}`);
       continue;
     }
     if (!hash.ok) {
@@ -319,22 +327,8 @@ const PDQ_HEADER_WORDS = new Set(['hash', 'pdq', 'pdqhash', 'hashvalue', 'value'
  */
 export function parseThreatExchangePdq(text: string): ParseResult {
   const out = resultBuilder('threatexchange-pdq');
-  const delimiterOf = delimiterTracker();
-  let first = true;
-  for (const source of contentLines(text)) {
-    const isFirst = first;
-    first = false;
-    const delimiter = delimiterOf(source);
-    if (!delimiter.ok) {
-      out.error(source.line, delimiter.message);
-      continue;
-    }
-    const split = splitFields(source.text, delimiter.value);
-    if (!split.ok) {
-      out.error(source.line, split.message);
-      continue;
-    }
-    const fields = split.value;
+  for (const { source, fields, index } of fieldRows(contentLines(text), out)) {
+    const isFirst = index === 0;
     const head = fields[0] ?? '';
 
     let rawHash: string;
@@ -457,18 +451,7 @@ export function parseNcmecCsv(text: string): ParseResult {
     return { ...out.finish(), warnings: [] };
   }
 
-  for (const source of rows) {
-    const delimiter = delimiterOf(source);
-    if (!delimiter.ok) {
-      out.error(source.line, delimiter.message);
-      continue;
-    }
-    const split = splitFields(source.text, delimiter.value);
-    if (!split.ok) {
-      out.error(source.line, split.message);
-      continue;
-    }
-    const fields = split.value;
+  for (const { source, fields } of fieldRows(rows, out, delimiterOf)) {
     if (fields.length !== header.value.length) {
       out.error(source.line, `expected ${header.value.length} fields as in the header, got ${fields.length}`);
       continue;
