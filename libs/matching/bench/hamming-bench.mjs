@@ -10,6 +10,7 @@ import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createHammingKernel, hammingDistance256, HASH_BYTES } from '../src/hamming-kernel.ts';
 import { I32, I64, OP, VOID, brIf, encodeModule, i32Const, i64Load, localGet, localSet, localTee } from '../src/wasm-emitter.ts';
+import { xorshift } from './random.mjs';
 
 const { values } = parseArgs({
   options: { sizes: { type: 'string', default: '1e6,1e7' }, queries: { type: 'string', default: '15' } },
@@ -51,16 +52,6 @@ function floorModule() {
       },
     ],
   });
-}
-
-function xorshift(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
 }
 
 const time = (fn) => {

@@ -6,22 +6,13 @@
 
 import { parseArgs } from 'node:util';
 import { HammingIndex } from '../dist/index.js';
+import { xorshift } from './random.mjs';
 
 const { values } = parseArgs({ options: { sizes: { type: 'string', default: '1e5,1e6,1e7' }, queries: { type: 'string', default: '200' } } });
 const SIZES = values.sizes.split(',').map(Number);
 const QUERIES = Number(values.queries);
 const RADII = [8, 16, 31];
 const HASH_BYTES = 32;
-
-function xorshift(seed) {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    return x >>> 0;
-  };
-}
 
 function randomHashes(count, next) {
   const words = new Uint32Array(count * 8);

@@ -142,10 +142,8 @@ export class HammingIndex {
 
   /** Every live hash within `radius` of `query` (32 bytes), with its distance, in id order. */
   search(query: Uint8Array, radius: number, offset = 0): RadiusMatch[] {
-    if (query.length - offset < HASH_BYTES) throw new RangeError('a 256-bit query needs 32 bytes');
-    const r = clampRadius(radius);
+    const r = this.#loadQuery(query, offset, radius);
     if (r < 0) return [];
-    this.#memory().set(query.subarray(offset, offset + HASH_BYTES), QUERY_PTR);
     const found: RadiusMatch[] = [];
     const strategy = this.#options.strategy;
     const useTables =
@@ -159,10 +157,8 @@ export class HammingIndex {
 
   /** Brute force over every live hash (WebAssembly popcount): the reference `search` must equal. */
   scan(query: Uint8Array, radius: number, offset = 0): RadiusMatch[] {
-    if (query.length - offset < HASH_BYTES) throw new RangeError('a 256-bit query needs 32 bytes');
-    const r = clampRadius(radius);
+    const r = this.#loadQuery(query, offset, radius);
     if (r < 0) return [];
-    this.#memory().set(query.subarray(offset, offset + HASH_BYTES), QUERY_PTR);
     const found: RadiusMatch[] = [];
     this.#scan(0, this.#size, r, found);
     return found;
@@ -189,6 +185,14 @@ export class HammingIndex {
   }
 
   // -------------------------------------------------------------------------------------------
+
+  /** Copies the query where the kernel reads it; returns the clamped radius (-1: match nothing). */
+  #loadQuery(query: Uint8Array, offset: number, radius: number): number {
+    if (query.length - offset < HASH_BYTES) throw new RangeError('a 256-bit query needs 32 bytes');
+    const r = clampRadius(radius);
+    if (r >= 0) this.#memory().set(query.subarray(offset, offset + HASH_BYTES), QUERY_PTR);
+    return r;
+  }
 
   #memory(): Uint8Array {
     return new Uint8Array(this.#kernel.memory.buffer);

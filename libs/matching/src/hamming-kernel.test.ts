@@ -1,17 +1,12 @@
+import { seededRandom } from '@vigil/testkit';
 import { describe, expect, it } from 'vitest';
 import { HASH_BYTES, createHammingKernel, encodeHammingKernel, hammingDistance256, type HammingKernel } from './hamming-kernel.ts';
 import { sleb128, uleb128 } from './wasm-emitter.ts';
 
-// Seeded so every failure reproduces.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
+// Seeded so every failure reproduces: testkit's generator, as 32-bit words.
+function seededWords(seed: number): () => number {
+  const random = seededRandom(seed);
+  return () => Math.floor(random() * 2 ** 32);
 }
 
 function fillRandom(bytes: Uint8Array, at: number, length: number, next: () => number): void {
@@ -51,7 +46,7 @@ const SLOTS = OUT_DIST + N;
 const END = SLOTS + 4 * N;
 
 function randomKernel(seed: number): { k: HammingKernel; next: () => number } {
-  const next = mulberry32(seed);
+  const next = seededWords(seed);
   const k = createHammingKernel(END);
   const mem = u8(k);
   fillRandom(mem, QUERY, HASH_BYTES, next);
@@ -99,7 +94,7 @@ describe('hamming kernel module', () => {
 
 describe('hammingDistance256', () => {
   it('agrees with the BigInt oracle', () => {
-    const next = mulberry32(1);
+    const next = seededWords(1);
     const bytes = new Uint8Array(64 * 200 + 3);
     fillRandom(bytes, 0, bytes.length, next);
     for (let i = 0; i < 4000; i++) {
@@ -132,7 +127,7 @@ describe('distances', () => {
   it('gives 0 for equal hashes and saturates 256 to 255', () => {
     const k = createHammingKernel();
     const mem = u8(k);
-    fillRandom(mem, 0, 32, mulberry32(3));
+    fillRandom(mem, 0, 32, seededWords(3));
     mem.copyWithin(32, 0, 32);
     for (let i = 0; i < 32; i++) mem[64 + i] = ~mem[i]! & 0xff;
     k.distances(0, 32, 2, 200);
@@ -143,7 +138,7 @@ describe('distances', () => {
   it('counts exactly one for a single flipped bit at each of the 256 positions', () => {
     const k = createHammingKernel(40_000);
     const mem = u8(k);
-    const next = mulberry32(4);
+    const next = seededWords(4);
     fillRandom(mem, 0, 32, next);
     for (let bit = 0; bit < 256; bit++) plantNearBit(mem, 0, 32 + bit * 32, bit);
     k.distances(0, 32, 256, 20_000);
@@ -177,7 +172,7 @@ describe('scan', () => {
   it('radius 0 finds only exact copies; radius 256 finds everything, complement included', () => {
     const k = createHammingKernel();
     const mem = u8(k);
-    fillRandom(mem, 0, 32 * 5, mulberry32(6));
+    fillRandom(mem, 0, 32 * 5, seededWords(6));
     mem.copyWithin(64, 0, 32); // slot 1 equals the query at 0 (base is 32)
     for (let i = 0; i < 32; i++) mem[32 + 3 * 32 + i] = ~mem[i]! & 0xff; // slot 3 is its complement
     expect(k.scan(0, 32, 4, 0, 1000, 2000)).toBe(1);
@@ -203,7 +198,7 @@ describe('scan', () => {
   });
 
   it('works at misaligned addresses', () => {
-    const next = mulberry32(7);
+    const next = seededWords(7);
     const k = createHammingKernel(1 << 16);
     const mem = u8(k);
     const [query, base, count] = [5, 3001, 500];
@@ -268,7 +263,7 @@ describe('memory', () => {
     k.reserve(0);
     expect(k.memory.buffer.byteLength).toBe(4 * 65536);
     const mem = u8(k); // the old buffer detached on growth
-    const next = mulberry32(9);
+    const next = seededWords(9);
     const [query, base, count] = [200_000, 65_536 + 40, 3000];
     fillRandom(mem, query, 32, next);
     fillRandom(mem, base, count * 32, next);
