@@ -1,0 +1,4 @@
+// @vigil/bus: the Bus port and its adapters. Transport only; handlers decide outcomes.
+export * from './bus.ts';
+export { abortableSleep, backoffMs, dispatchBatch, type DispatchOptions, type DispatchResult, type RawRecord } from './dispatcher.ts';
+export { silentLogger, type Logger } from './logger.ts';
