@@ -3,6 +3,7 @@
 
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { createPool, handleOnce, migrate } from '@vigil/db';
 import { resolvePostgres } from '@vigil/testkit/services';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -85,6 +86,48 @@ describe.skipIf(!postgres.available)('PostgresBus', () => {
       await open().publish(events);
       await waitFor(() => seen.size === 20, 15_000, 'all 20 events despite the killed member');
       expect(seen).toEqual(new Set(events.map((e) => e.id)));
+    });
+
+    it('a member killed mid-batch leaves its uncommitted events to the survivor, applied once each (inbox)', async () => {
+      const run = `killed-${Date.now()}`;
+      const group = `g-${run}`;
+      const pool = createPool(url);
+      await migrate(pool); // the inbox table
+      await pool.query('CREATE TABLE IF NOT EXISTS effects (event_id uuid NOT NULL, applied_by int NOT NULL)');
+      const events = Array.from({ length: 60 }, (_, n) => uploadEvent(run, n, `${run}/${n % 7}`));
+      await open().publish(events);
+      // The child takes the whole group alone, applies slowly, and is killed mid-batch.
+      const child = spawn(process.execPath, ['--conditions=@vigil/source', fileURLToPath(new URL('../test/pg-member.ts', import.meta.url)), url, group, run, '300'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let applied = 0;
+      child.stdout.on('data', (chunk: Buffer) => {
+        applied += chunk.toString().split('applied ').length - 1;
+        // Killed right after an apply, inside the 300 ms before its handler returns: applied, never committed.
+        if (applied >= 6) child.kill('SIGKILL');
+      });
+      await new Promise((resolve) => child.once('exit', resolve));
+      const survivor = open();
+      const redelivered: string[] = [];
+      await survivor.subscribe({ topic: 'upload.received.v1', group, concurrency: 2 }, async (event) => {
+        if (event.traceId !== run) return done;
+        const result = await handleOnce(pool, group, event.id, async (client) => {
+          await client.query('INSERT INTO effects (event_id, applied_by) VALUES ($1, $2)', [event.id, process.pid]);
+        });
+        if (!result.applied) redelivered.push(event.id);
+        return done;
+      });
+      const count = async () => Number((await pool.query("SELECT count(*) FROM effects WHERE event_id = ANY($1::uuid[])", [events.map((e) => e.id)])).rows[0].count);
+      await waitFor(async () => (await count()) >= 60, 20_000, 'every event applied');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const { rows } = await pool.query<{ event_id: string; n: string; by: number[] }>(
+        'SELECT event_id, count(*) AS n, array_agg(DISTINCT applied_by) AS by FROM effects WHERE event_id = ANY($1::uuid[]) GROUP BY event_id',
+        [events.map((e) => e.id)],
+      );
+      await pool.end();
+      expect(rows).toHaveLength(60); // nothing lost
+      expect(rows.filter((row) => Number(row.n) !== 1)).toEqual([]); // nothing applied twice
+      expect(new Set(rows.flatMap((row) => row.by)).size).toBe(2); // both members did work
+      // Some events the child applied were not yet committed on the bus: redelivered, and skipped by the inbox.
+      expect(redelivered.length).toBeGreaterThan(0);
     });
 
     it('prunes events past retention', async () => {

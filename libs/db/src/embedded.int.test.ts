@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
@@ -133,7 +133,20 @@ describe('embedded postgres', () => {
   it.skipIf(process.getuid?.() !== 0)('as root, explains a data directory the postgres user cannot reach', async () => {
     const locked = await mkdtemp(join(tmpdir(), 'vigil-locked-')); // mode 0700
     homes.push(locked);
-    await expect(openDatabase({ home: join(locked, 'home') })).rejects.toThrow(/cannot enter .*vigil-locked-.*mode 700/);
+    await expect(startEmbeddedPostgres({ dataDir: join(locked, 'pg', 'data'), password: 'x' })).rejects.toThrow(/cannot enter .*vigil-locked-.*mode 700/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('as root, keeps the cluster of a home postgres cannot enter (root’s ~) under /var/lib/vigil', async () => {
+    const locked = await mkdtemp(join(tmpdir(), 'vigil-locked-')); // mode 0700, like /root
+    homes.push(locked);
+    const db = await openDatabase({ home: join(locked, 'home'), unsafeNoSync: true });
+    try {
+      const { rows } = await db.pool.query<{ data_directory: string }>('SHOW data_directory');
+      expect(rows[0]!.data_directory).toMatch(/^\/var\/lib\/vigil\/clusters\/[0-9a-f]{16}\/data$/);
+      homes.push(dirname(rows[0]!.data_directory));
+    } finally {
+      await db.close();
+    }
   });
 
   it.skipIf(!postgres.available)('uses DATABASE_URL as given and migrates it', async () => {

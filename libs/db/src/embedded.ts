@@ -220,6 +220,15 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
+/** The first existing directory at or above dir that other users cannot enter, if any. */
+export async function unsearchableAncestor(dir: string): Promise<string | undefined> {
+  for (let current = resolve(dir); ; current = dirname(current)) {
+    const mode = await stat(current).then((s) => s.mode, () => undefined);
+    if (mode !== undefined && (mode & fsConstants.S_IXOTH) === 0) return current;
+    if (dirname(current) === current) return undefined;
+  }
+}
+
 /** As root the server runs as `postgres`: it needs search (x) on every directory above its data. */
 async function assertSearchableByOthers(dir: string): Promise<void> {
   for (let current = dir; ; current = dirname(current)) {

@@ -2,12 +2,12 @@
 // the embedded cluster under VIGIL_HOME; then creates the database if needed and migrates it.
 // Owns the layout of ${home}/postgres; never decides anything about the schema's content.
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.ts';
+import { startEmbeddedPostgres, unsearchableAncestor, type EmbeddedPostgres } from './embedded.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { migrate, type Migration } from './migrate.ts';
 import { createPool, type Pool, type PoolOptions } from './pool.ts';
@@ -15,7 +15,11 @@ import { createPool, type Pool, type PoolOptions } from './pool.ts';
 export interface OpenDatabaseOptions {
   /** A server to use as is (distributed mode). The database must exist. */
   databaseUrl?: string;
-  /** Default VIGIL_HOME, else ~/.vigil. The embedded cluster lives in ${home}/postgres. */
+  /**
+   * Vigil's state directory (the CLI passes VIGIL_HOME, default ~/.vigil). The embedded cluster
+   * lives in ${home}/postgres, except as root when the postgres user cannot enter home (root's
+   * own ~ is 0700): then under /var/lib/vigil/clusters, one per home.
+   */
   home?: string;
   /** Database on the embedded cluster (default `vigil`). */
   database?: string;
@@ -45,9 +49,9 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
   if (options.databaseUrl) {
     url = options.databaseUrl;
   } else {
-    // The one-machine default has no main.ts config to ask; VIGIL_HOME is its documented knob.
-    const home = options.home ?? process.env.VIGIL_HOME ?? join(homedir(), '.vigil');
-    const root = join(home, 'postgres');
+    const home = options.home ?? join(homedir(), '.vigil');
+    const root = await clusterRoot(home);
+    if (root !== join(home, 'postgres')) log.info({ home, clusterDir: root }, 'running as root: the embedded cluster lives outside a home the postgres user cannot enter');
     await mkdir(root, { recursive: true, mode: 0o755 });
     const password = await ensurePassword(join(root, 'password'));
     embedded = await startEmbeddedPostgres({
@@ -80,6 +84,12 @@ export async function openDatabase(options: OpenDatabaseOptions = {}): Promise<D
     throw err;
   }
   return embedded ? { pool, url, embedded, close } : { pool, url, close };
+}
+
+async function clusterRoot(home: string): Promise<string> {
+  const preferred = join(home, 'postgres');
+  if (process.getuid?.() !== 0 || (await unsearchableAncestor(home)) === undefined) return preferred;
+  return join('/var/lib/vigil/clusters', createHash('sha256').update(resolve(home)).digest('hex').slice(0, 16));
 }
 
 /**
