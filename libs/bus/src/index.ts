@@ -2,3 +2,6 @@
 export * from './bus.ts';
 export { abortableSleep, backoffMs, dispatchBatch, type DispatchOptions, type DispatchResult, type RawRecord } from './dispatcher.ts';
 export { silentLogger, type Logger } from './logger.ts';
+export { partitionFor, PostgresBus, type PostgresBusOptions } from './postgres-bus.ts';
+export { BUS_MIGRATIONS } from './postgres-bus-schema.ts';
+export { onShutdown, type ShutdownOptions } from './shutdown.ts';

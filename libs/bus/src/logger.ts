@@ -1,18 +1,3 @@
-// The logging surface the bus needs: a subset of pino's, so a pino logger passes as is and the bus
-// does not depend on the observability lib.
-
-export interface LogFn {
-  (object: object, message?: string): void;
-}
-
-export interface Logger {
-  debug: LogFn;
-  info: LogFn;
-  warn: LogFn;
-  error: LogFn;
-  child(bindings: Record<string, unknown>): Logger;
-}
-
-const noop = (): void => {};
-
-export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop, child: () => silentLogger };
+// The bus logs through @vigil/db's pino-compatible surface (a pino logger passes as is), so
+// neither lib depends on the observability lib.
+export { silentLogger, type Logger } from '@vigil/db';

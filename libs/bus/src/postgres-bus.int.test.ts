@@ -2,6 +2,7 @@
 // Bus contract, then what is specific to a log in a database.
 
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { createPool, handleOnce, migrate } from '@vigil/db';
 import { resolvePostgres } from '@vigil/testkit/services';
@@ -128,6 +129,25 @@ describe.skipIf(!postgres.available)('PostgresBus', () => {
       expect(new Set(rows.flatMap((row) => row.by)).size).toBe(2); // both members did work
       // Some events the child applied were not yet committed on the bus: redelivered, and skipped by the inbox.
       expect(redelivered.length).toBeGreaterThan(0);
+    });
+
+    it('drains on SIGTERM: the running handler finishes and commits before the process exits', async () => {
+      const run = `sigterm-${Date.now()}`;
+      const group = `g-${run}`;
+      const child = spawn(process.execPath, ['--conditions=@vigil/source', fileURLToPath(new URL('../test/pg-drain.ts', import.meta.url)), url, group, run], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(() => output.includes('ready'), 10_000, 'the service to start');
+      const bus = open();
+      const event = uploadEvent(run, 1);
+      await bus.publish([event]);
+      await waitFor(() => output.includes(`started ${event.id}`), 10_000, 'the handler to start');
+      child.kill('SIGTERM');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      expect(output).toContain(`finished ${event.id}`);
+      const lag = await bus.lag([{ group, topic: 'upload.received.v1' }]);
+      expect(lag.reduce((total, p) => total + p.lag, 0)).toBe(0);
     });
 
     it('prunes events past retention', async () => {
