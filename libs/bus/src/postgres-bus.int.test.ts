@@ -146,8 +146,10 @@ describe.skipIf(!postgres.available)('PostgresBus', () => {
       const [code] = (await once(child, 'exit')) as [number | null];
       expect(code).toBe(0);
       expect(output).toContain(`finished ${event.id}`);
+      // Our event's partition is committed through it (the group may not have reached the ends
+      // of the other partitions, full of earlier tests' events, before the signal).
       const lag = await bus.lag([{ group, topic: 'upload.received.v1' }]);
-      expect(lag.reduce((total, p) => total + p.lag, 0)).toBe(0);
+      expect(lag.find((p) => p.partition === partitionFor(event.key, 4))).toMatchObject({ lag: 0 });
     });
 
     it('prunes events past retention', async () => {

