@@ -5,7 +5,7 @@
 import type { EventType } from '@vigil/events';
 import type { Consumer, ConsumerConfig, EachBatchPayload, Kafka } from 'kafkajs';
 import type { DeadLetter, Handler, RetryPolicy, SubscribeOptions, Subscription } from './bus.ts';
-import { dispatchBatch, type RawRecord } from './dispatcher.ts';
+import { backoffMs, dispatchBatch, type RawRecord } from './dispatcher.ts';
 import type { ReceivedHeaders } from './kafka-codec.ts';
 import type { Logger } from './logger.ts';
 
@@ -158,8 +158,7 @@ export class KafkaSubscription<T extends EventType> implements Subscription {
     if (this.consumer !== dead || this.drain.signal.aborted || this.relaunchTimer) return;
     this.failures++;
     const { initial, max } = this.deps.restartDelayMs;
-    const step = Math.min(max, initial * 2 ** (this.failures - 1));
-    const delay = Math.round(step / 2 + Math.random() * (step / 2));
+    const delay = backoffMs({ maxAttempts: Infinity, initialDelayMs: initial, maxDelayMs: max, multiplier: 2 }, this.failures);
     this.log.warn({ attempt: this.failures, delayMs: delay }, 'recreating the consumer');
     this.relaunchTimer = setTimeout(() => {
       this.relaunchTimer = undefined;

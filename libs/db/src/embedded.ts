@@ -231,16 +231,13 @@ export async function unsearchableAncestor(dir: string): Promise<string | undefi
 
 /** As root the server runs as `postgres`: it needs search (x) on every directory above its data. */
 async function assertSearchableByOthers(dir: string): Promise<void> {
-  for (let current = dir; ; current = dirname(current)) {
-    const mode = (await stat(current)).mode;
-    if ((mode & fsConstants.S_IXOTH) === 0) {
-      throw new Error(
-        `embedded postgres: running as root, the server runs as user postgres, which cannot enter ${current} ` +
-          `(mode ${(mode & 0o777).toString(8)}); choose a data directory outside it (e.g. VIGIL_HOME=/var/lib/vigil)`,
-      );
-    }
-    if (dirname(current) === current) return;
-  }
+  const blocked = await unsearchableAncestor(dir);
+  if (blocked === undefined) return;
+  const mode = (await stat(blocked)).mode & 0o777;
+  throw new Error(
+    `embedded postgres: running as root, the server runs as user postgres, which cannot enter ${blocked} ` +
+      `(mode ${mode.toString(8)}); choose a data directory outside it (e.g. VIGIL_HOME=/var/lib/vigil)`,
+  );
 }
 
 /**
