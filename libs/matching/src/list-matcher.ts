@@ -4,7 +4,7 @@
 // dihedral variant that matched. Pure: no I/O, and never logs list contents.
 
 import { HASH_BYTES } from './hamming-kernel.ts';
-import { HammingIndex } from './hamming-index.ts';
+import { HammingIndex, type IndexStats } from './hamming-index.ts';
 
 export const LIST_ACTIONS = ['block', 'quarantine', 'review', 'allow'] as const;
 /** `allow` lists are negative lists: their matches suppress false positives, never act. */
@@ -72,7 +72,7 @@ export class ListMatcher {
 
   constructor(descriptor: ListDescriptor, expectedSize = 0) {
     if (!Number.isInteger(descriptor.threshold) || descriptor.threshold < 0) throw new RangeError('threshold must be a non-negative integer');
-    this.descriptor = descriptor;
+    this.descriptor = { ...descriptor };
     const perceptual = isPerceptual(descriptor.algorithm);
     this.#index = perceptual ? new HammingIndex({ expectedSize, designRadius: descriptor.threshold }) : null;
     this.#exact = perceptual ? null : new Map();
@@ -108,6 +108,22 @@ export class ListMatcher {
       this.#exact?.delete(hash);
     }
     return removed;
+  }
+
+  /**
+   * Moves the list to a new version or settings after its diff was applied (add/remove), so
+   * matches name the version they were found under. Entries are untouched.
+   */
+  reconfigure(changes: Partial<Pick<ListDescriptor, 'version' | 'threshold' | 'action' | 'dihedral'>>): void {
+    if (changes.threshold !== undefined && (!Number.isInteger(changes.threshold) || changes.threshold < 0)) {
+      throw new RangeError('threshold must be a non-negative integer');
+    }
+    Object.assign(this.descriptor, changes);
+  }
+
+  /** Index statistics (perceptual lists): `pending` entries are scanned by brute force until `compact()`. */
+  indexStats(): IndexStats | null {
+    return this.#index?.stats() ?? null;
   }
 
   /** Rebuilds the index tables over everything added so far (perceptual lists). */

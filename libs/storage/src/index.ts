@@ -24,3 +24,4 @@ export {
 export { isObjectStoreError, ObjectStoreError, type ObjectStoreErrorCode, type ObjectStoreErrorDetails } from './errors.ts';
 export { FsObjectStore, type FsObjectStoreOptions } from './fs-object-store.ts';
 export { S3ObjectStore, type S3ObjectStoreConfig } from './s3-object-store.ts';
+export { quarantineKey } from './quarantine-key.ts';

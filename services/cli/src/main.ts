@@ -12,8 +12,15 @@ import { SingleBar, Presets } from 'cli-progress';
 import { parseAlgorithms, runHashCommand, type Progress } from './commands/hash.ts';
 import { DEFAULT_THRESHOLDS, diffList, importList } from './commands/lists.ts';
 import { createLookup } from './commands/lookup.ts';
-import { FsListStore } from './lists/fs-list-store.ts';
-import type { StoredEntry } from './lists/list-store.ts';
+import { runScan, type ScanLine, type ScanSummary } from './commands/scan.ts';
+import { listQuarantine, releaseQuarantine, ReleaseError } from '@vigil/actioner';
+import { onShutdown } from '@vigil/bus';
+import { createLogger } from '@vigil/observability';
+import { userInfo } from 'node:os';
+import { loadRuntimeConfig } from './runtime/config.ts';
+import { openStore, ROLES, startRuntime, type Role } from './runtime/runtime.ts';
+import { openDatabase } from '@vigil/db';
+import { PgListStore, type ListStore, type StoredEntry } from '@vigil/lists';
 
 const LIST_FORMATS = ['plain', 'threatexchange-pdq', 'ncmec-csv'] as const;
 
@@ -106,7 +113,23 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       }
     });
 
-  const store = new FsListStore(env.VIGIL_HOME ?? join(homedir(), '.vigil'));
+  const withDatabase = async <T>(fn: (pool: import('@vigil/db').Pool) => Promise<T>): Promise<T> => {
+    const database = await openDatabase({ ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }), home: vigilHome(env) });
+    try {
+      return await fn(database.pool);
+    } finally {
+      await database.close();
+    }
+  };
+  // Lists live in the database: DATABASE_URL, else the embedded cluster under VIGIL_HOME.
+  const withStore = async <T>(fn: (store: ListStore) => Promise<T>): Promise<T> => {
+    const database = await openDatabase({ ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }), home: vigilHome(env) });
+    try {
+      return await fn(new PgListStore(database.pool));
+    } finally {
+      await database.close();
+    }
+  };
   const fail = (message: string) => {
     io.writeError(`${message}\n`);
     result.exitCode = EXIT_FAILED;
@@ -133,7 +156,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       } catch (err) {
         return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
-      const outcome = await importList(
+      const outcome = await withStore((store) => importList(
         bytes,
         {
           name: options.name,
@@ -146,7 +169,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
         },
         store,
         () => new Date(),
-      );
+      ));
       if (options.json) io.write(`${JSON.stringify(outcome)}\n`);
       for (const issue of outcome.warnings) io.writeError(`${file}:${issue.line}: warning: ${issue.message}\n`);
       if (outcome.status === 'refused') {
@@ -164,7 +187,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
     .description('the lists, with algorithm, threshold, action and current version')
     .option('--json', 'one JSON object per list')
     .action(async (options: { json?: boolean }) => {
-      const manifests = await store.list();
+      const manifests = await withStore((store) => store.list());
       if (options.json) {
         for (const { versions, ...list } of manifests) io.write(`${JSON.stringify({ ...list, version: versions.at(-1) })}\n`);
         return;
@@ -186,12 +209,101 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
     .option('--ids', 'also list the external ids of added and removed entries')
     .option('--json', 'print the diff as JSON')
     .action(async (name: string, version: number | undefined, options: { ids?: boolean; json?: boolean }) => {
-      const report = await diffList(store, name, version, options.ids ?? false);
+      const report = await withStore((store) => diffList(store, name, version, options.ids ?? false));
       if (!report) return fail(`no list ${name}${version ? ` version ${version}` : ''}`);
       if (options.json) return io.write(`${JSON.stringify(report)}\n`);
       const against = report.previous === null ? 'first version' : `against version ${report.previous}`;
       io.write(`list ${name} version ${report.version} (${against}): +${report.added} added, -${report.removed} removed, ${report.changed} changed\n`);
       if (report.addedIds) io.write(`added: ${report.addedIds.join(', ') || '(none)'}\nremoved: ${report.removedIds!.join(', ') || '(none)'}\n`);
+    });
+
+  program
+    .command('scan')
+    .description('scan a folder of files (uploaded to the local upload bucket) or stored objects (s3://bucket/prefix) through the whole pipeline')
+    .argument('<target>', 'a file, a directory, or s3://bucket/prefix')
+    .option('--json', 'one JSON line per object: {"object","verdict","matches":[...],"reason"}')
+    .option('--tenant <id>', 'the tenant the objects belong to', 'local')
+    .option('--timeout <s>', 'give up on objects with no verdict after this many seconds without progress', parsePositiveInt, 120)
+    .action(async (target: string, options: { json?: boolean; tenant: string; timeout: number }) => {
+      const config = loadRuntimeConfig(env);
+      const log = createLogger({ service: 'vigil-scan', level: env.VIGIL_LOG_LEVEL ?? 'error' });
+      const runtime = await startRuntime(config, ['scanner', 'actioner'], env, log);
+      let summary: ScanSummary;
+      try {
+        summary = await runScan(target, {
+          bus: runtime.bus,
+          pool: runtime.database.pool,
+          store: runtime.store,
+          uploadBucket: config.uploadBucket,
+          tenantId: options.tenant,
+          accountId: `cli:${safeUser()}`,
+          write: (line) => io.write(options.json ? `${JSON.stringify(line)}\n` : `${formatScanLine(line)}\n`),
+          ...(io.progress && { progress: io.progress }),
+          idleTimeoutMs: options.timeout * 1000,
+        });
+      } finally {
+        await runtime.close();
+      }
+      const where = config.s3 ? `s3 bucket ${config.quarantineBucket}` : join(config.home, 'objects', config.quarantineBucket);
+      const text = `scanned ${summary.total}: ${summary.clean} clean, ${summary.matched} matched (${summary.quarantined} quarantined, ${summary.review} held for review), ${summary.unscannable} unscannable${summary.failed ? `, ${summary.failed} without a verdict` : ''}${summary.quarantined ? `; quarantine: ${where}` : ''}\n`;
+      if (options.json) io.writeError(text);
+      else io.write(text);
+      if (summary.failed > 0) result.exitCode = EXIT_FAILED;
+    });
+
+  program
+    .command('serve')
+    .description('run Vigil: the gateway and every service in this process (embedded default), or the roles given')
+    .addOption(new Option('--role <role...>', 'services to run here').choices(ROLES))
+    .action(async (options: { role?: Role[] }) => {
+      const config = loadRuntimeConfig(env);
+      const log = createLogger({ service: 'vigil', level: config.logLevel });
+      const roles = options.role ?? [...ROLES];
+      const runtime = await startRuntime(config, roles, env, log);
+      if (runtime.gatewayUrl) io.writeError(`gateway listening on ${runtime.gatewayUrl} (OpenAPI at ${runtime.gatewayUrl}/docs)\n`);
+      if (runtime.localTokenFile) io.writeError(`bearer token for the local gateway: ${runtime.localTokenFile}\n`);
+      await new Promise<void>((resolve) => onShutdown(log, [async () => { await runtime.close(); resolve(); }]));
+    });
+
+  const quarantine = program.command('quarantine').description('quarantined objects: list them, release one (audited)');
+  quarantine
+    .command('ls')
+    .description('quarantine records, newest first')
+    .option('--status <status>', 'pending, applied, released or failed')
+    .option('--tenant <id>', 'only this tenant')
+    .option('--json', 'one JSON object per record')
+    .action(async (options: { status?: string; tenant?: string; json?: boolean }) => {
+      await withDatabase(async (pool) => {
+        const records = await listQuarantine(pool, { ...(options.status && { status: options.status as never }), ...(options.tenant && { tenantId: options.tenant }) });
+        if (options.json) return void records.forEach((r) => io.write(`${JSON.stringify(r)}\n`));
+        if (records.length === 0) return io.write('no quarantine records\n');
+        const table = new Table({ head: ['id', 'status', 'tenant', 'original', 'quarantined', 'at'], style: { head: [], border: [] } });
+        for (const r of records) table.push([r.id, r.status + (r.reason ? ` (${r.reason})` : ''), r.tenantId, `${r.bucket}/${r.key}`, r.quarantineKey ?? '', (r.appliedAt ?? r.createdAt).toISOString()] as string[]);
+        io.write(`${table.toString()}\n`);
+      });
+    });
+  quarantine
+    .command('release')
+    .description('restore a quarantined object to its original location; recorded with actor and reason in the audit log')
+    .argument('<id>', 'quarantine record id')
+    .requiredOption('--reason <text>', 'why, in words an auditor can follow')
+    .option('--actor <id>', 'who releases (default cli:<user>)')
+    .action(async (id: string, options: { reason: string; actor?: string }) => {
+      const config = loadRuntimeConfig(env);
+      const store = openStore(config);
+      try {
+        await withDatabase(async (pool) => {
+          try {
+            const record = await releaseQuarantine({ pool, store }, { quarantineId: id, actor: options.actor ?? `cli:${safeUser()}`, reason: options.reason });
+            io.write(`released ${record.id}: restored to ${record.bucket}/${record.key}\n`);
+          } catch (err) {
+            if (!(err instanceof ReleaseError)) throw err;
+            fail(`${err.code}: ${err.message}`);
+          }
+        });
+      } finally {
+        await store.close();
+      }
     });
 
   program
@@ -204,7 +316,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
     .option('--threshold <n>', 'match threshold (default: the list\'s, else per algorithm)', parseNonNegativeInt)
     .option('--json', 'one JSON object per query: {"query","matches":[{"id","hash","distance"}]}')
     .action(async (hashes: string[], options: LookupCliOptions) => {
-      const list = await loadLookupList(options, store);
+      const list = await loadLookupList(options, withStore);
       if ('error' in list) return fail(list.error);
       const queries = hashes.includes('-') ? (await (io.readStdin ?? (() => Promise.resolve('')))()).split(/\s+/).filter(Boolean) : hashes;
       const lookup = createLookup(list.entries, list.algorithm, options.threshold ?? list.threshold);
@@ -241,7 +353,7 @@ interface LookupCliOptions {
 /** The list to look up in: a file on disk first, else a stored list of that name. */
 async function loadLookupList(
   options: LookupCliOptions,
-  store: FsListStore,
+  withStore: <T>(fn: (store: ListStore) => Promise<T>) => Promise<T>,
 ): Promise<{ entries: StoredEntry[]; algorithm: ListAlgorithm; threshold: number } | { error: string }> {
   let bytes: Buffer | null = null;
   try {
@@ -260,9 +372,32 @@ async function loadLookupList(
       .map(({ hash, externalId }) => ({ hash, ...(externalId && { externalId }) }));
     return { entries, algorithm: options.algo, threshold: DEFAULT_THRESHOLDS[options.algo] };
   }
-  const manifest = await store.get(options.list);
-  if (!manifest) return { error: `no list file or stored list named ${options.list}` };
-  return { entries: await store.entries(manifest.name), algorithm: manifest.algorithm, threshold: manifest.threshold };
+  return withStore(async (store) => {
+    const manifest = await store.get(options.list);
+    if (!manifest) return { error: `no list file or stored list named ${options.list}` };
+    return { entries: await store.entries(manifest.name), algorithm: manifest.algorithm, threshold: manifest.threshold };
+  });
+}
+
+function safeUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return 'unknown';
+  }
+}
+
+function formatScanLine(line: ScanLine): string {
+  if (line.error) return `${line.object}  error: ${line.error}`;
+  const nearest = line.matches?.[0];
+  const detail = nearest ? `  ${nearest.list} v${nearest.listVersion} ${nearest.algorithm} distance ${nearest.distance} (${line.action})` : line.reason ? `  ${line.reason}` : '';
+  const moved = line.quarantine ? `  quarantine: ${line.quarantine.status}${line.quarantine.reason ? ` (${line.quarantine.reason})` : ''}` : '';
+  return `${line.object}  ${line.verdict}${detail}${moved}`;
+}
+
+/** Vigil's state directory: VIGIL_HOME, default ~/.vigil. */
+export function vigilHome(env: NodeJS.ProcessEnv): string {
+  return env.VIGIL_HOME ?? join(homedir(), '.vigil');
 }
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {

@@ -12,7 +12,7 @@ import {
   type ListFormat,
   type ParseIssue,
 } from '@vigil/matching';
-import { LIST_NAME, type ListManifest, type ListStore, type ListVersionRecord, type StoredEntry } from '../lists/list-store.ts';
+import { LIST_NAME, type ListManifest, type ListStore, type ListVersionRecord, type StoredEntry } from '@vigil/lists';
 
 /** Per-algorithm default thresholds: Meta's PDQ recommendation; blockhash's point of image FPR <= 1e-3 on the dev corpus. */
 export const DEFAULT_THRESHOLDS: Record<ListAlgorithm, number> = { pdq: 31, blockhash: 8, md5: 0, sha1: 0, sha256: 0 };

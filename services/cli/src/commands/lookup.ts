@@ -3,7 +3,7 @@
 // entries that matched, never the list.
 
 import { HASH_BYTES, HammingIndex, HEX_LENGTH, hexToBytes, isPerceptual, type ListAlgorithm } from '@vigil/matching';
-import type { StoredEntry } from '../lists/list-store.ts';
+import type { StoredEntry } from '@vigil/lists';
 
 export interface LookupMatch {
   id: string | null;

@@ -1,6 +1,6 @@
-// The ListStore port: hash lists, their versions and per-version diffs, as the CLI needs them
-// before a database exists (the platform issue adds the Postgres-backed store). Implementations
-// never log entries and keep removed entries as tombstones.
+// The ListStore port: hash lists, their versions and per-version diffs. Implementations never
+// log entries and keep removed entries as tombstones (a scan's provenance names a version, which
+// must stay rebuildable).
 
 import type { ListAction, ListAlgorithm, ListFormat } from '@vigil/matching';
 

@@ -1,0 +1,215 @@
+// `vigil scan PATH|s3://bucket/prefix`: the main job on one machine. Files under PATH are
+// uploaded into the upload bucket as a hosting product would store them and announced as
+// upload.received.v1 (the live lane); objects under s3://bucket/prefix are announced as
+// rescan.requested.v1 (the bulk lane). The scanner and actioner in this process do the rest;
+// this command waits for each object's verdict (and, for a match, its quarantine) and prints it.
+// Output names lists, distances and actions: never list contents, never image bytes.
+
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { relative, resolve, sep } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '@vigil/bus';
+import type { Pool } from '@vigil/db';
+import { createEvent, type Event } from '@vigil/events';
+import type { ObjectStore } from '@vigil/storage';
+import { expandInputs } from '../inputs.ts';
+import type { Progress } from './hash.ts';
+
+export interface ScanTarget {
+  /** What the user named the object: a file path, or s3://bucket/key. */
+  display: string;
+  eventId: string;
+}
+
+export interface ScanLine {
+  object: string;
+  verdict?: 'clean' | 'matched' | 'unscannable';
+  action?: 'block' | 'quarantine' | 'review';
+  matches?: Array<{ list: string; listVersion: number; algorithm: string; distance: number; action: string; variant: string }>;
+  reason?: string;
+  quarantine?: { status: string; bucket?: string; key?: string; reason?: string };
+  error?: string;
+}
+
+export interface ScanDeps {
+  bus: Bus;
+  pool: Pool;
+  store: ObjectStore;
+  uploadBucket: string;
+  tenantId: string;
+  accountId: string;
+  write: (line: ScanLine) => void;
+  progress?: (total: number) => Progress;
+  /** Give up on objects without a verdict after this long without any progress. */
+  idleTimeoutMs: number;
+  pollMs?: number;
+}
+
+export interface ScanSummary {
+  total: number;
+  clean: number;
+  matched: number;
+  quarantined: number;
+  review: number;
+  unscannable: number;
+  failed: number;
+}
+
+const PUBLISH_BATCH = 200;
+
+export async function runScan(target: string, deps: ScanDeps): Promise<ScanSummary> {
+  const targets = target.startsWith('s3://') ? await announceStored(target, deps) : await uploadFiles(target, deps);
+  return awaitVerdicts(targets, deps);
+}
+
+/** Uploads every file under `path` into the upload bucket and announces each upload. */
+async function uploadFiles(path: string, deps: ScanDeps): Promise<ScanTarget[]> {
+  await deps.store.ensureBucket(deps.uploadBucket, { versioning: true });
+  const root = resolve(path);
+  const rootIsDir = (await stat(root).catch(() => null))?.isDirectory() ?? false;
+  const targets: ScanTarget[] = [];
+  let batch: Event[] = [];
+  const runId = randomUUID().slice(0, 8);
+  for await (const input of expandInputs([path])) {
+    if (input.error) {
+      deps.write({ object: input.path, error: `cannot read: ${input.error}` });
+      continue;
+    }
+    const relativeKey = (rootIsDir ? relative(root, resolve(input.path)) : resolve(input.path).split(sep).pop()!).split(sep).join('/');
+    const key = `${deps.tenantId}/${runId}/${relativeKey}`;
+    const { size } = await stat(input.path);
+    const written = await deps.store.put({ bucket: deps.uploadBucket, key }, createReadStream(input.path));
+    const event = createEvent(
+      'upload.received.v1',
+      {
+        uploadId: `cli-${runId}-${targets.length + 1}`,
+        source: 'workers',
+        mode: 'async',
+        object: { tenantId: deps.tenantId, bucket: deps.uploadBucket, key, size, ...(written.versionId && { versionId: written.versionId }) },
+        uploader: { accountId: deps.accountId },
+        uploadedAt: new Date().toISOString(),
+      },
+      { producer: 'cli', traceId: randomUUID() },
+    );
+    targets.push({ display: input.path, eventId: event.id });
+    batch.push(event);
+    if (batch.length >= PUBLISH_BATCH) {
+      await deps.bus.publish(batch);
+      batch = [];
+    }
+  }
+  await deps.bus.publish(batch);
+  return targets;
+}
+
+/** Announces every stored object under s3://bucket/prefix for a rescan on the bulk lane. */
+async function announceStored(url: string, deps: ScanDeps): Promise<ScanTarget[]> {
+  const [bucket, ...rest] = url.slice('s3://'.length).split('/');
+  const prefix = rest.join('/');
+  const targets: ScanTarget[] = [];
+  const rescanId = `cli-${randomUUID()}`;
+  let batch: Event[] = [];
+  for await (const object of deps.store.list(bucket!, prefix ? { prefix } : {})) {
+    const event = createEvent(
+      'rescan.requested.v1',
+      {
+        rescanId,
+        object: { tenantId: deps.tenantId, bucket: object.bucket, key: object.key, size: object.size, etag: object.etag },
+        reason: 'operator',
+        requestedBy: deps.accountId,
+        requestedAt: new Date().toISOString(),
+      },
+      { producer: 'cli', traceId: randomUUID() },
+    );
+    targets.push({ display: `s3://${object.bucket}/${object.key}`, eventId: event.id });
+    batch.push(event);
+    if (batch.length >= PUBLISH_BATCH) {
+      await deps.bus.publish(batch);
+      batch = [];
+    }
+  }
+  await deps.bus.publish(batch);
+  return targets;
+}
+
+interface VerdictRow {
+  event_id: string;
+  verdict: 'clean' | 'matched' | 'unscannable';
+  unscannable_reason: string | null;
+  action: 'block' | 'quarantine' | 'review' | null;
+  hits: ScanLine['matches'];
+  q_status: string | null;
+  q_bucket: string | null;
+  q_key: string | null;
+  q_reason: string | null;
+}
+
+/**
+ * Polls the database for each object's verdict and, for a quarantining match, the quarantine's
+ * outcome; prints each object once it is final. Objects with nothing new for idleTimeoutMs are
+ * reported as errors (their events stay on the bus and will still be processed).
+ */
+async function awaitVerdicts(targets: ScanTarget[], deps: ScanDeps): Promise<ScanSummary> {
+  const summary: ScanSummary = { total: targets.length, clean: 0, matched: 0, quarantined: 0, review: 0, unscannable: 0, failed: 0 };
+  const pending = new Map(targets.map((t) => [t.eventId, t]));
+  const progress = targets.length > 0 ? deps.progress?.(targets.length) : undefined;
+  let lastProgress = Date.now();
+  try {
+    while (pending.size > 0) {
+      const { rows } = await deps.pool.query<VerdictRow>(
+        `SELECT s.event_id, s.verdict, s.unscannable_reason, m.action,
+                coalesce((SELECT json_agg(json_build_object('list', h.list_id, 'listVersion', h.list_version, 'algorithm', h.algorithm,
+                                 'distance', h.distance, 'action', h.action, 'variant', h.variant) ORDER BY h.ordinal)
+                            FROM match_hits h WHERE h.match_id = s.match_id), '[]') AS hits,
+                q.status AS q_status, q.quarantine_bucket AS q_bucket, q.quarantine_key AS q_key, q.reason AS q_reason
+           FROM scans s
+           LEFT JOIN matches m ON m.id = s.match_id
+           LEFT JOIN quarantine_records q ON q.match_id = s.match_id
+          WHERE s.event_id = ANY($1::uuid[])`,
+        [[...pending.keys()]],
+      );
+      for (const row of rows) {
+        const waitingForQuarantine = row.action !== null && row.action !== 'review' && !['applied', 'failed', 'released'].includes(row.q_status ?? '');
+        if (waitingForQuarantine) continue;
+        const target = pending.get(row.event_id)!;
+        pending.delete(row.event_id);
+        lastProgress = Date.now();
+        progress?.tick();
+        count(summary, row);
+        deps.write({
+          object: target.display,
+          verdict: row.verdict,
+          ...(row.action && { action: row.action }),
+          matches: row.hits ?? [],
+          ...(row.unscannable_reason && { reason: row.unscannable_reason }),
+          ...(row.q_status && {
+            quarantine: { status: row.q_status, ...(row.q_bucket && { bucket: row.q_bucket }), ...(row.q_key && { key: row.q_key }), ...(row.q_reason && { reason: row.q_reason }) },
+          }),
+        });
+      }
+      if (pending.size === 0) break;
+      if (Date.now() - lastProgress > deps.idleTimeoutMs) {
+        for (const target of pending.values()) {
+          deps.write({ object: target.display, error: `no verdict within ${Math.round(deps.idleTimeoutMs / 1000)} s; its event stays queued` });
+          summary.failed++;
+        }
+        break;
+      }
+      await new Promise((r) => setTimeout(r, deps.pollMs ?? 200));
+    }
+  } finally {
+    progress?.stop();
+  }
+  return summary;
+}
+
+function count(summary: ScanSummary, row: VerdictRow): void {
+  if (row.verdict === 'clean') summary.clean++;
+  else if (row.verdict === 'unscannable') summary.unscannable++;
+  else {
+    summary.matched++;
+    if (row.action === 'review') summary.review++;
+    if (row.q_status === 'applied') summary.quarantined++;
+  }
+}

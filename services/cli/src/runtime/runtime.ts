@@ -1,0 +1,136 @@
+// The composition root of every Vigil service: picks the adapters (Kafka or the Postgres bus,
+// S3 or the filesystem store, a Postgres server or the embedded one), then starts the roles
+// asked for in this process, with one outbox relay publishing what they commit. `vigil serve`
+// and `vigil scan` run on it. Shutdown goes in reverse: stop taking work, drain, then close.
+
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createActioner, subscribeActioner } from '@vigil/actioner';
+import { BUS_MIGRATIONS, KafkaBus, PostgresBus, type Bus, type Subscription } from '@vigil/bus';
+import { createOutboxRelay, openDatabase, type Database, type Logger } from '@vigil/db';
+import { buildGateway, hashTokenSecret, parseTokens, SCOPES, type GatewayToken } from '@vigil/gateway';
+import { createHashPool, type HashPool } from '@vigil/hashing';
+import { ListRegistry } from '@vigil/lists';
+import { createCheckCore, createContentScanner, loadScannerConfig, startScanner, unscannablePolicy, type ScannerService } from '@vigil/scanner';
+import { FsObjectStore, S3ObjectStore, type ObjectStore } from '@vigil/storage';
+import type { RuntimeConfig } from './config.ts';
+
+export const ROLES = ['scanner', 'actioner', 'gateway'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Runtime {
+  database: Database;
+  bus: Bus;
+  store: ObjectStore;
+  registry: ListRegistry | null;
+  /** The gateway's address, when it runs here. */
+  gatewayUrl: string | null;
+  /** Where the generated local token's secret was written, when no tokens were configured. */
+  localTokenFile: string | null;
+  close(): Promise<void>;
+}
+
+export async function startRuntime(config: RuntimeConfig, roles: readonly Role[], env: NodeJS.ProcessEnv, log: Logger): Promise<Runtime> {
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const closer of closers.reverse()) {
+      try {
+        await closer();
+      } catch (err) {
+        log.error({ err }, 'error while shutting down');
+      }
+    }
+  };
+  try {
+    const database = await openDatabase({
+      ...(config.databaseUrl && { databaseUrl: config.databaseUrl }),
+      home: config.home,
+      migrations: config.kafka ? [] : [{ namespace: 'bus', migrations: BUS_MIGRATIONS }],
+      log: log.child({ component: 'database' }),
+    });
+    closers.push(() => database.close());
+
+    const bus: Bus = config.kafka
+      ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, log.child({ component: 'bus' }))
+      : new PostgresBus({ connectionString: database.url, log: log.child({ component: 'bus' }) });
+    closers.push(() => bus.close());
+    if (bus instanceof KafkaBus) await bus.ensureTopics();
+
+    const store = openStore(config);
+    closers.push(() => store.close());
+    await store.ensureBucket(config.quarantineBucket, { versioning: true });
+
+    const relay = createOutboxRelay({ pool: database.pool, publish: (events) => bus.publish(events), log: log.child({ component: 'outbox' }) });
+    await relay.start();
+    closers.push(() => relay.stop());
+
+    let registry: ListRegistry | null = null;
+    let gatewayUrl: string | null = null;
+    let localTokenFile: string | null = null;
+    if (roles.includes('scanner') || roles.includes('gateway')) {
+      const scannerConfig = loadScannerConfig(env);
+      const hashPool: HashPool = createHashPool(config.hashThreads ? { threads: config.hashThreads } : {});
+      closers.push(() => hashPool.close());
+      registry = new ListRegistry({ pool: database.pool, logger: log.child({ component: 'lists' }) });
+      await registry.refresh();
+      registry.start(scannerConfig.listRefreshMs);
+      const lists = registry;
+      closers.push(() => lists.stop());
+      const scanner = createContentScanner(database.pool, hashPool, registry);
+
+      if (roles.includes('scanner')) {
+        const service: ScannerService = await startScanner({ bus, pool: database.pool, store, scanner, config: scannerConfig, logger: log.child({ component: 'scanner' }) });
+        closers.push(() => service.stop());
+      }
+      if (roles.includes('gateway')) {
+        const tokens = await gatewayTokens(config);
+        localTokenFile = tokens.file;
+        const app = await buildGateway({
+          core: createCheckCore({
+            pool: database.pool, store, scanner, registry, quarantineBucket: config.quarantineBucket, maxBytes: scannerConfig.maxBytes,
+            fetchTimeoutMs: scannerConfig.fetchTimeoutMs, unscannablePolicy: unscannablePolicy(scannerConfig), producer: 'gateway', now: () => new Date(),
+          }),
+          tokens: tokens.tokens,
+          logger: false,
+        });
+        gatewayUrl = await app.listen({ host: config.gateway.host, port: config.gateway.port });
+        closers.push(() => app.close());
+      }
+    }
+    if (roles.includes('actioner')) {
+      const actioner = createActioner({ pool: database.pool, store, quarantineBucket: config.quarantineBucket, logger: log });
+      const subscription: Subscription = await subscribeActioner(bus, actioner, { concurrency: config.actionerConcurrency });
+      closers.push(() => subscription.stop());
+    }
+    log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl }, 'vigil running');
+    return { database, bus, store, registry, gatewayUrl, localTokenFile, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** S3 when S3_ENDPOINT is set, else the filesystem store under VIGIL_HOME/objects. */
+export function openStore(config: RuntimeConfig): ObjectStore {
+  return config.s3 ? new S3ObjectStore(config.s3) : new FsObjectStore({ root: join(config.home, 'objects') });
+}
+
+/**
+ * VIGIL_GATEWAY_TOKENS when set. Otherwise one local token with every scope, its secret in a
+ * file only this user can read (printed by `vigil serve`): the embedded default works without
+ * setup, and never with an open API.
+ */
+async function gatewayTokens(config: RuntimeConfig): Promise<{ tokens: GatewayToken[]; file: string | null }> {
+  if (config.gateway.tokens) return { tokens: parseTokens(config.gateway.tokens), file: null };
+  const file = join(config.home, 'gateway-token');
+  let secret: string;
+  try {
+    secret = (await readFile(file, 'utf8')).trim();
+  } catch {
+    secret = randomBytes(32).toString('base64url');
+    await mkdir(config.home, { recursive: true, mode: 0o700 });
+    await writeFile(file, `${secret}\n`, { mode: 0o600 });
+  }
+  return { tokens: [{ id: 'local', sha256: hashTokenSecret(secret), scopes: [...SCOPES], tenants: '*' }], file };
+}

@@ -1,0 +1,197 @@
+// The gateway's synchronous check, in-process: the same scanning core and recording as the
+// event-driven scanner, answered in milliseconds. A blocked upload was never stored, so its bytes
+// go straight into the quarantine bucket (under the match's key) before the match is committed:
+// the actioner then finds the copy there, and evidence and reporting follow as for any match.
+
+import { randomUUID } from 'node:crypto';
+import type { CheckRequest, CheckResult, GatewayCore, LookupQuery, LookupResult, Readiness, ScanView } from '@vigil/gateway';
+import { withTransaction, type Pool } from '@vigil/db';
+import type { ListRegistry } from '@vigil/lists';
+import type { Match } from '@vigil/matching';
+import { isObjectStoreError, quarantineKey, type ObjectStore } from '@vigil/storage';
+import { checkVerdict, decide, type UnscannablePolicy } from './decide.ts';
+import { newMatchId, newScanId, recordScan } from './record-scan.ts';
+import { scanContent, type ContentScanner } from './scan-content.ts';
+
+export interface CheckCoreDeps {
+  pool: Pool;
+  store: ObjectStore;
+  scanner: ContentScanner;
+  registry: Pick<ListRegistry, 'match' | 'ready' | 'loaded'>;
+  quarantineBucket: string;
+  maxBytes: number;
+  fetchTimeoutMs: number;
+  unscannablePolicy: (source: string) => UnscannablePolicy;
+  producer: string;
+  now: () => Date;
+}
+
+/** A referenced object that does not exist: the gateway answers 404. */
+export class ObjectNotFoundError extends Error {
+  readonly statusCode = 404;
+  readonly code = 'not_found';
+}
+
+export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
+  return {
+    async check(request: CheckRequest): Promise<CheckResult> {
+      const started = performance.now();
+      let bytes: Uint8Array;
+      let fetchMs: number | undefined;
+      let versionId: string | undefined;
+      if ('bytes' in request.content) {
+        bytes = request.content.bytes;
+      } else {
+        const ref = request.content.object;
+        try {
+          const fetched = await deps.store.getBytes(ref, { maxBytes: deps.maxBytes, signal: AbortSignal.timeout(deps.fetchTimeoutMs) });
+          bytes = fetched.bytes;
+          versionId = fetched.info.versionId ?? ref.versionId;
+        } catch (err) {
+          if (isObjectStoreError(err, 'not_found')) throw new ObjectNotFoundError(`no object ${ref.bucket}/${ref.key}`);
+          if (isObjectStoreError(err, 'too_large')) return refuseTooLarge(deps, request, started);
+          throw err;
+        }
+        fetchMs = performance.now() - started;
+      }
+
+      const content = await scanContent(deps.scanner, bytes, 'live');
+      const decision = decide({
+        matches: content.matches,
+        ...(content.unscannable && { unscannable: content.unscannable.reason }),
+        unscannablePolicy: deps.unscannablePolicy(request.source),
+      });
+      const scanId = newScanId();
+      const matchId = decision.verdict === 'matched' ? newMatchId() : undefined;
+      const recordStarted = performance.now();
+      if (matchId && 'bytes' in request.content) {
+        // Kept before the match commits: the actioner must find the copy when match.found arrives.
+        await deps.store.put({ bucket: deps.quarantineBucket, key: quarantineKey(request.tenantId, matchId) }, bytes, {
+          contentType: request.object?.contentType ?? 'application/octet-stream',
+          metadata: { 'vigil-match-id': matchId, 'vigil-scan-id': scanId, 'vigil-origin': 'check' },
+        });
+      }
+      const location = request.object ?? ('object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` });
+      await withTransaction(deps.pool, (client) =>
+        recordScan(client, {
+          scanId,
+          ...(matchId && { matchId }),
+          eventId: randomUUID(),
+          lane: 'check',
+          source: request.source,
+          trigger: 'upload',
+          ...(request.uploadId && { uploadId: request.uploadId }),
+          object: {
+            tenantId: request.tenantId,
+            bucket: location.bucket,
+            key: location.key,
+            ...((versionId ?? location.versionId) && { versionId: (versionId ?? location.versionId)! }),
+            size: bytes.byteLength,
+            ...(request.object?.contentType && { contentType: request.object.contentType }),
+          },
+          hashes: content.hashes,
+          decision,
+          lists: content.lists,
+          reused: content.reused,
+          mode: 'fast',
+          ...(request.uploader && { uploader: request.uploader }),
+          uploadedAt: deps.now().toISOString(),
+          scannedAt: deps.now(),
+          traceId: randomUUID(),
+          producer: deps.producer,
+        }),
+      );
+      const finished = performance.now();
+      return {
+        verdict: checkVerdict(decision),
+        scanId,
+        matches: decision.hits.map(summary),
+        ...(decision.verdict === 'unscannable' && { reason: decision.reason }),
+        reused: content.reused,
+        timings: {
+          ...(fetchMs !== undefined && { fetchMs: round(fetchMs) }),
+          hashMs: round(content.timings.hashMs),
+          matchMs: round(content.timings.matchMs),
+          recordMs: round(finished - recordStarted),
+          totalMs: round(finished - started),
+        },
+      };
+    },
+
+    async lookup(queries: LookupQuery[]): Promise<LookupResult[]> {
+      return queries.map((query) => ({ matches: deps.registry.match(query).matches.map((m) => ({ ...summary(m), variant: m.variant })) }));
+    },
+
+    async getScan(scanId: string): Promise<ScanView | null> {
+      return loadScanView(deps.pool, scanId);
+    },
+
+    readiness(): Readiness {
+      const lists = deps.registry.loaded().map(({ listId, version, entries }) => ({ listId, version, entries }));
+      return deps.registry.ready ? { ready: true, lists } : { ready: false, lists, reason: 'hash lists are still loading' };
+    },
+  };
+}
+
+/** Too large to fetch: recorded as unscannable under the caller's policy, nothing read. */
+async function refuseTooLarge(deps: CheckCoreDeps, request: CheckRequest, started: number): Promise<CheckResult> {
+  const decision = decide({ matches: [], unscannable: 'too_large', unscannablePolicy: deps.unscannablePolicy(request.source) });
+  const scanId = newScanId();
+  const ref = 'object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` };
+  await withTransaction(deps.pool, (client) =>
+    recordScan(client, {
+      scanId,
+      eventId: randomUUID(),
+      lane: 'check',
+      source: request.source,
+      trigger: 'upload',
+      object: { tenantId: request.tenantId, bucket: ref.bucket, key: ref.key, size: 0 },
+      hashes: null,
+      decision,
+      lists: [],
+      reused: false,
+      mode: 'fast',
+      scannedAt: deps.now(),
+      traceId: randomUUID(),
+      producer: deps.producer,
+    }),
+  );
+  return { verdict: 'unscannable', scanId, matches: [], reason: 'too_large', reused: false, timings: { hashMs: 0, matchMs: 0, recordMs: 0, totalMs: round(performance.now() - started) } };
+}
+
+function summary(match: Match) {
+  return { list: match.listId, listVersion: match.listVersion, algorithm: match.algorithm, distance: match.distance, action: match.action };
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}
+
+/** A scan as the API shows it: ids, verdict and provenance; never hashes of list entries. */
+export async function loadScanView(pool: Pool, scanId: string): Promise<ScanView | null> {
+  const { rows } = await pool.query(
+    `SELECT s.id, s.tenant_id, s.bucket, s.object_key, s.version_id, s.verdict, s.unscannable_reason, s.blocked, s.review, s.mode,
+            s.lists, s.scanned_at,
+            coalesce((SELECT json_agg(json_build_object('list', h.list_id, 'listVersion', h.list_version, 'algorithm', h.algorithm,
+                                                        'distance', h.distance, 'action', h.action, 'variant', h.variant) ORDER BY h.ordinal)
+                        FROM match_hits h WHERE h.match_id = s.match_id), '[]') AS matches
+       FROM scans s WHERE s.id = $1`,
+    [scanId],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const verdict = row.verdict === 'clean' ? 'allow' : row.verdict === 'unscannable' ? 'unscannable' : row.blocked ? 'block' : 'review';
+  return {
+    scanId: row.id,
+    tenantId: row.tenant_id,
+    object: { bucket: row.bucket, key: row.object_key, ...(row.version_id && { versionId: row.version_id }) },
+    verdict,
+    ...(row.unscannable_reason && { reason: row.unscannable_reason }),
+    blocked: row.blocked,
+    review: row.review,
+    mode: row.mode,
+    lists: row.lists,
+    matches: row.matches,
+    scannedAt: new Date(row.scanned_at).toISOString(),
+  };
+}

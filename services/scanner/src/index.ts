@@ -1,0 +1,12 @@
+// @vigil/scanner: upload and rescan events to verdicts, and the same core in-process for the
+// gateway's synchronous check.
+export { createCheckCore, loadScanView, ObjectNotFoundError, type CheckCoreDeps } from './check-core.ts';
+export { loadScannerConfig, ScannerConfig, unscannablePolicy } from './config.ts';
+export { ContentHashCache, fromImageHashes, toQuery, type StoredHashes } from './content-hashes.ts';
+export { checkVerdict, decide, suppresses, type Action, type Decision, type UnscannablePolicy } from './decide.ts';
+export { handleRescanRequested, handleUploadReceived } from './handlers.ts';
+export { createLaneScheduler, type Lane, type LaneScheduler } from './lane-scheduler.ts';
+export { newMatchId, newScanId, recordScan, type RecordOutcome, type ScanToRecord } from './record-scan.ts';
+export { scanContent, type ContentScan, type ContentScanner } from './scan-content.ts';
+export { scanStoredObject, type ObjectScanDeps, type ObjectScanOutcome, type ObjectScanRequest } from './scan-object.ts';
+export { createContentScanner, startScanner, type ScannerService, type ScannerServiceDeps } from './scanner-service.ts';

@@ -1,0 +1,57 @@
+// Bytes to matches: the one scanning core the event-driven scanner and the gateway's
+// synchronous check share. Bytes seen before (same SHA-256) are matched from their stored hashes
+// without decoding; everything else goes through the hashing pool on its lane. Matching always
+// runs against the lists as loaded now, so a re-upload is judged by today's lists.
+
+import { createHash } from 'node:crypto';
+import type { UnscannableReason } from '@vigil/hashing';
+import type { ListRegistry, ListVersionRef } from '@vigil/lists';
+import type { Match } from '@vigil/matching';
+import { toQuery, fromImageHashes, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
+import type { Lane, LaneScheduler } from './lane-scheduler.ts';
+
+export interface ContentScanner {
+  hasher: LaneScheduler;
+  cache: ContentHashCache;
+  registry: Pick<ListRegistry, 'match'>;
+}
+
+export interface ContentScan {
+  hashes: StoredHashes;
+  unscannable?: { reason: UnscannableReason; message: string };
+  /** Answered from stored hashes: no decode happened. */
+  reused: boolean;
+  matches: Match[];
+  lists: ListVersionRef[];
+  timings: { hashMs: number; matchMs: number };
+}
+
+export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, lane: Lane): Promise<ContentScan> {
+  const started = performance.now();
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  let hashes = await scanner.cache.get(sha256);
+  const reused = hashes !== null;
+  let unscannable: ContentScan['unscannable'];
+  if (!hashes) {
+    const outcome = await scanner.hasher.hash(bytes, lane, { mode: 'fast' });
+    if (outcome.status === 'hashed') {
+      hashes = fromImageHashes({ ...outcome.hashes, sha256 });
+      scanner.cache.remember(hashes);
+    } else {
+      // The digests still identify the file: exact-hash lists (NCMEC MD5/SHA-1) match it anyway.
+      hashes = { sha256, ...(outcome.exact.sha1 && { sha1: outcome.exact.sha1 }), ...(outcome.exact.md5 && { md5: outcome.exact.md5 }) };
+      unscannable = { reason: outcome.reason, message: outcome.message };
+    }
+  }
+  const hashed = performance.now();
+  const { matches, lists } = scanner.registry.match(toQuery(hashes));
+  const matched = performance.now();
+  return {
+    hashes,
+    ...(unscannable && { unscannable }),
+    reused,
+    matches,
+    lists,
+    timings: { hashMs: hashed - started, matchMs: matched - hashed },
+  };
+}

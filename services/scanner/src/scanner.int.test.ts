@@ -1,0 +1,174 @@
+// The scanner's use cases against real Postgres, the filesystem store and the real hashing pool,
+// on benign generated images: verdicts, provenance, content hashes, events in the outbox,
+// re-uploads answered from stored hashes, unscannable policy, list updates in place, and the
+// gateway's in-process check.
+
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createPool, migrate } from '@vigil/db';
+import { createEvent } from '@vigil/events';
+import { createHashPool } from '@vigil/hashing';
+import { ListRegistry, PgListStore, type ListManifest, type StoredEntry } from '@vigil/lists';
+import { FsObjectStore, quarantineKey } from '@vigil/storage';
+import { encode, naturalScene } from '@vigil/testkit';
+import { resolvePostgres } from '@vigil/testkit/services';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCheckCore } from './check-core.ts';
+import type { UnscannablePolicy } from './decide.ts';
+import { scanStoredObject, type ObjectScanDeps, type ObjectScanRequest } from './scan-object.ts';
+import { createContentScanner } from './scanner-service.ts';
+
+const postgres = await resolvePostgres('scanner integration tests');
+const url = postgres.available ? await postgres.service.createDatabase() : '';
+
+describe.skipIf(!postgres.available)('scanner', () => {
+  const pool = createPool(url);
+  const hashPool = createHashPool({ threads: 2 });
+  const registry = new ListRegistry({ pool });
+  const lists = new PgListStore(pool);
+  let store: FsObjectStore;
+  let deps: ObjectScanDeps;
+  let policy: UnscannablePolicy = 'block';
+  const images: Record<string, Buffer> = {};
+
+  const manifest = (name: string, version: number, extra: Partial<ListManifest> = {}): ListManifest => ({
+    name, algorithm: 'pdq', threshold: 31, action: 'quarantine', dihedral: true, source: 'benign test list',
+    versions: [{ version, importedAt: new Date().toISOString(), format: 'plain', sourceSha256: '00'.repeat(32), entries: 0, added: 0, removed: 0, changed: 0 }],
+    ...extra,
+  });
+
+  async function pdqOf(bytes: Buffer): Promise<string> {
+    const outcome = await hashPool.hash(bytes, { mode: 'fast' });
+    if (outcome.status !== 'hashed') throw new Error('test image did not hash');
+    return outcome.hashes.pdq!;
+  }
+
+  let uploads = 0;
+  async function upload(bytes: Buffer, key = `u/${++uploads}.jpg`): Promise<ObjectScanRequest> {
+    await store.put({ bucket: 'public', key }, bytes, { contentType: 'image/jpeg' });
+    const event = createEvent(
+      'upload.received.v1',
+      {
+        uploadId: `up-${uploads}`, source: 'workers', mode: 'async', uploadedAt: new Date().toISOString(),
+        object: { tenantId: 't1', bucket: 'public', key, size: bytes.length, contentType: 'image/jpeg' },
+        uploader: { accountId: 'acct-1', ip: '203.0.113.7' },
+      },
+      { producer: 'test', traceId: 'trace-1' },
+    );
+    const p = event.payload;
+    return { eventId: event.id, traceId: event.traceId, lane: 'live', source: p.source, trigger: 'upload', object: p.object, uploadId: p.uploadId, uploader: p.uploader, uploadedAt: p.uploadedAt };
+  }
+
+  const outbox = async () => (await pool.query<{ type: string; event: any }>('SELECT type, event FROM outbox ORDER BY id')).rows;
+
+  beforeAll(async () => {
+    await migrate(pool);
+    store = new FsObjectStore({ root: await mkdtemp(join(tmpdir(), 'vigil-scanner-')), fsync: false });
+    await store.ensureBucket('public', { versioning: true });
+    await store.ensureBucket('quarantine');
+    for (const seed of [1, 2, 3]) images[`scene${seed}`] = await encode(await naturalScene(640, 480, seed), 'jpeg', { quality: 90 });
+    images.rotated1 = await sharp(images.scene1!).rotate(90).jpeg({ quality: 85 }).toBuffer();
+    images.truncated = images.scene3!.subarray(0, 2000);
+    await lists.putVersion(manifest('demo-pdq', 1), [{ hash: await pdqOf(images.scene1!), externalId: 'D-1', category: 'csam' }], []);
+    await registry.refresh();
+    deps = {
+      pool, store, scanner: createContentScanner(pool, hashPool, registry), maxBytes: 5_000_000, fetchTimeoutMs: 10_000,
+      unscannablePolicy: () => policy, producer: 'scanner', now: () => new Date(),
+    };
+  });
+  afterAll(async () => {
+    await hashPool.close();
+    await pool.end();
+  });
+
+  it('matches a listed image and records the verdict, its provenance, the content hashes and both events', async () => {
+    const request = await upload(images.scene1!);
+    const outcome = await scanStoredObject(deps, request);
+    expect(outcome).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', action: 'quarantine', blocked: true } });
+    if (outcome.status !== 'scanned') return;
+
+    const scan = (await pool.query('SELECT * FROM scans WHERE id = $1', [outcome.scanId])).rows[0];
+    expect(scan).toMatchObject({ verdict: 'matched', blocked: true, lane: 'live', source: 'workers', mode: 'fast', algorithm: 'pdq', threshold: 31, reused: false, match_id: outcome.matchId });
+    expect(scan.lists).toEqual([{ listId: 'demo-pdq', version: 1 }]);
+    const hits = (await pool.query('SELECT list_id, list_version, variant, distance, entry_id, category FROM match_hits WHERE match_id = $1', [outcome.matchId])).rows;
+    expect(hits).toEqual([{ list_id: 'demo-pdq', list_version: 1, variant: 'orig', distance: 0, entry_id: 'D-1', category: 'csam' }]);
+    const content = (await pool.query('SELECT pdq, pdq_quality, octet_length(pdq_dihedral) AS dihedral, blockhash, md5, last_scan_id FROM content_hashes WHERE object_key = $1', [request.object.key])).rows[0];
+    expect(content).toMatchObject({ dihedral: 224, last_scan_id: outcome.scanId });
+    expect(content.pdq.toString('hex')).toBe(await pdqOf(images.scene1!));
+
+    const events = (await outbox()).filter((row) => row.event.payload.scanId === outcome.scanId);
+    expect(events.map((e) => e.type)).toEqual(['scan.completed.v1', 'match.found.v1']);
+    expect(events[1]!.event.payload).toMatchObject({
+      matchId: outcome.matchId, trigger: 'upload', action: 'quarantine', uploader: { accountId: 'acct-1' },
+      matches: [{ listId: 'demo-pdq', listVersion: 1, variant: 'orig', distance: 0, threshold: 31 }],
+    });
+    expect(events.every((e) => e.event.traceId === 'trace-1' && e.event.key === JSON.stringify(['t1', 'public', request.object.key]))).toBe(true);
+  });
+
+  it('applies an event once: a redelivery is a duplicate and writes nothing', async () => {
+    const request = await upload(images.scene2!);
+    const first = await scanStoredObject(deps, request);
+    const before = (await outbox()).length;
+    expect(await scanStoredObject(deps, request)).toEqual({ status: 'duplicate', scanId: (first as { scanId: string }).scanId, matchId: null });
+    expect((await outbox()).length).toBe(before);
+  });
+
+  it('answers a re-upload of known bytes from the stored hashes and blocks it again', async () => {
+    const again = await scanStoredObject(deps, await upload(images.scene1!));
+    expect(again).toMatchObject({ status: 'scanned', decision: { verdict: 'matched' }, content: { reused: true } });
+    expect((again as { matchId: string }).matchId).toMatch(/^match_/);
+  });
+
+  it('catches a rotated copy through the dihedral hashes, and names the variant', async () => {
+    const outcome = await scanStoredObject(deps, await upload(images.rotated1!));
+    expect(outcome).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { variant: 'rot90', listId: 'demo-pdq' } } });
+  });
+
+  it('gives truncated and oversized objects an unscannable verdict under the policy, and skips a deleted one', async () => {
+    const truncated = await scanStoredObject(deps, await upload(images.truncated!));
+    expect(truncated).toMatchObject({ status: 'scanned', decision: { verdict: 'unscannable', reason: 'truncated', blocked: true } });
+    policy = 'review';
+    const big = await scanStoredObject({ ...deps, maxBytes: 1000 }, await upload(images.scene2!));
+    expect(big).toMatchObject({ status: 'scanned', decision: { verdict: 'unscannable', reason: 'too_large', blocked: false, review: true } });
+    policy = 'block';
+    const row = (await pool.query('SELECT verdict, unscannable_reason, review, sha256 FROM scans WHERE id = $1', [(big as { scanId: string }).scanId])).rows[0];
+    expect(row).toEqual({ verdict: 'unscannable', unscannable_reason: 'too_large', review: true, sha256: null });
+
+    const request = await upload(images.scene2!);
+    await store.deleteAllVersions('public', request.object.key);
+    expect(await scanStoredObject(deps, request)).toEqual({ status: 'gone' });
+  });
+
+  it('sees a new list version without a restart, and records the version that decided', async () => {
+    await lists.putVersion(manifest('demo-pdq', 2), [{ hash: await pdqOf(images.scene1!), externalId: 'D-1' }, { hash: await pdqOf(images.scene2!), externalId: 'D-2' }], []);
+    expect((await registry.refresh()).updated).toEqual([{ listId: 'demo-pdq', from: 1, to: 2, added: 2, removed: 1 }]);
+    const outcome = await scanStoredObject(deps, await upload(images.scene2!));
+    expect(outcome).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listVersion: 2, entryId: 'D-2' } } });
+  });
+
+  it('checks bytes in-process: keeps a blocked upload in quarantine and lets the event flow follow', async () => {
+    const core = createCheckCore({
+      pool, store, scanner: deps.scanner, registry, quarantineBucket: 'quarantine', maxBytes: 5_000_000, fetchTimeoutMs: 10_000,
+      unscannablePolicy: () => 'block', producer: 'gateway', now: () => new Date(),
+    });
+    expect(core.readiness()).toMatchObject({ ready: true, lists: [{ listId: 'demo-pdq', version: 2, entries: 2 }] });
+    const blocked = await core.check({ tenantId: 't2', content: { bytes: images.scene1! }, object: { bucket: 'public', key: 'pending/1.jpg' }, source: 'gateway', uploader: { accountId: 'acct-9' } });
+    expect(blocked).toMatchObject({ verdict: 'block', matches: [{ list: 'demo-pdq', listVersion: 2, algorithm: 'pdq', distance: 0, action: 'quarantine' }], reused: true });
+    const matchId = (await pool.query('SELECT match_id FROM scans WHERE id = $1', [blocked.scanId])).rows[0].match_id;
+    const kept = await store.getBytes({ bucket: 'quarantine', key: quarantineKey('t2', matchId) }, { maxBytes: 10_000_000 });
+    expect(Buffer.from(kept.bytes).equals(images.scene1!)).toBe(true);
+    expect((await outbox()).filter((r) => r.event.payload.matchId === matchId).map((r) => r.type)).toEqual(['match.found.v1']);
+
+    const clean = await core.check({ tenantId: 't2', content: { bytes: images.scene3! }, source: 'gateway' });
+    expect(clean).toMatchObject({ verdict: 'allow', matches: [] });
+    expect(await core.getScan(clean.scanId)).toMatchObject({ tenantId: 't2', verdict: 'allow', lists: [{ listId: 'demo-pdq', version: 2 }] });
+    expect(await core.getScan(blocked.scanId)).toMatchObject({ verdict: 'block', matches: [{ list: 'demo-pdq', variant: 'orig' }] });
+    expect(await core.check({ tenantId: 't2', content: { bytes: images.truncated! }, source: 'gateway' })).toMatchObject({ verdict: 'unscannable', reason: 'truncated' });
+
+    const [hit, miss] = await core.lookup([{ pdq: await pdqOf(images.scene2!) }, { md5: '0'.repeat(32) }]);
+    expect(hit!.matches).toEqual([{ list: 'demo-pdq', listVersion: 2, algorithm: 'pdq', distance: 0, action: 'quarantine', variant: 'orig' }]);
+    expect(miss!.matches).toEqual([]);
+  });
+});
