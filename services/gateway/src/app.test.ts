@@ -35,7 +35,8 @@ describe('buildGateway', () => {
     let core: FakeCore;
     ({ app, core } = await gateway());
     const detail = 'relation "hash_entries" does not exist at /srv/vigil/db.ts:42';
-    core.failWith = new Error(detail);
+    // A status on a core error is about the core's own call (a storage 404, a 400 from a driver).
+    core.failWith = Object.assign(new Error(detail), { statusCode: 400, code: 'ERR_BAD_REQUEST' });
     const responses = [
       await app.inject({ method: 'POST', url: '/v1/lookup', payload: { hashes: [{ md5: 'a'.repeat(32) }] }, headers: TOKENS.lookup.auth }),
       await app.inject({ method: 'GET', url: '/v1/scans/s1', headers: TOKENS.product.auth }),
@@ -51,6 +52,6 @@ describe('buildGateway', () => {
     const core = new FakeCore();
     await expect(buildGateway({ core, tokens: [{ ...TOKENS.product.token, sha256: 'short' }] })).rejects.toThrow(/sha256/);
     await expect(buildGateway({ core, tokens: [], limits: { maxBodyBytes: 0 } })).rejects.toThrow(/maxBodyBytes/);
-    await expect(buildGateway({ core, tokens: [], rateLimit: { max: -1, timeWindowMs: 1000 } })).rejects.toThrow();
+    await expect(buildGateway({ core, tokens: [], rateLimit: { max: -1, timeWindowMs: 1000 } })).rejects.toThrow(/rateLimit/);
   });
 });

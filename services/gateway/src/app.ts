@@ -3,7 +3,7 @@
 // environment and opens no port (the composition root calls `listen`).
 
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { requireBearerToken } from './auth.ts';
 import type { GatewayCore } from './core.ts';
 import { handleError, handleNotFound } from './errors.ts';
@@ -59,7 +59,8 @@ const MAX_PARAM_LENGTH = 512;
 export async function buildGateway(options: GatewayOptions): Promise<FastifyInstance> {
   const tokens = validateTokens(options.tokens);
   const limits = resolveLimits(options.limits);
-  const rateLimit = rateLimitPolicySchema.parse(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  const rateLimit = rateLimitPolicySchema.safeParse(options.rateLimit ?? DEFAULT_RATE_LIMIT);
+  if (!rateLimit.success) throw new Error('gateway rateLimit needs positive integers max and timeWindowMs');
 
   const app = Fastify({
     ...(options.logger ? { loggerInstance: gatewayLogger(options.logger) } : { logger: false }),
@@ -68,7 +69,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
     // Router-level failures (a malformed URL, an overlong parameter) would otherwise be answered
     // by fastify with its own body, quoting the path.
     frameworkErrors: handleError,
-    maxParamLength: MAX_PARAM_LENGTH,
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // For JSON bodies; the check route's raw and multipart parsers use maxBodyBytes instead.
     bodyLimit: Math.max(MIN_JSON_BODY_BYTES, limits.maxLookupHashes * JSON_BYTES_PER_LOOKUP_HASH),
   });
@@ -90,7 +91,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       // Only the body types a route parses itself are accepted; text/plain is a 415.
       v1.removeContentTypeParser('text/plain');
       requireBearerToken(v1, createTokenMatcher(tokens));
-      await registerRateLimit(v1, rateLimit);
+      await registerRateLimit(v1, rateLimit.data);
       await v1.register(checkRoutes, { core: options.core, maxBodyBytes: limits.maxBodyBytes });
       await v1.register(lookupRoutes, { core: options.core, maxLookupHashes: limits.maxLookupHashes });
       await v1.register(scanRoutes, { core: options.core });
@@ -111,12 +112,20 @@ function resolveLimits(limits: GatewayLimits = {}): Required<GatewayLimits> {
   return resolved;
 }
 
-/** What a request log line says: no headers (Authorization, uploader IP), no query string. */
-function requestLogView(request: FastifyRequest) {
+/**
+ * What a log line says about a request: method, path, peer; no headers (Authorization, uploader
+ * IP), no query string. Anything logged under `req` passes through here, not only fastify's
+ * requests, so it reads defensively and copies nothing else.
+ */
+function requestLogView(request: unknown) {
+  const { method, url, ip, routeOptions } = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
+  // The route pattern (`/v1/scans/:id`) survives a root logger that redacts `url` fields.
+  const route = (routeOptions as { url?: unknown } | undefined)?.url;
   return {
-    method: request.method,
-    url: request.url.split('?', 1)[0],
-    remoteAddress: request.ip,
+    ...(typeof method === 'string' ? { method } : {}),
+    ...(typeof route === 'string' ? { route } : {}),
+    ...(typeof url === 'string' ? { url: url.split('?', 1)[0] } : {}),
+    ...(typeof ip === 'string' ? { remoteAddress: ip } : {}),
   };
 }
 

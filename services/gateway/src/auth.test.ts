@@ -120,6 +120,8 @@ describe('logging', () => {
     await app.inject({ method: 'POST', url: '/v1/lookup', payload: LOOKUP_BODY, headers: { authorization: 'Bearer wrong-secret-value' } });
     core.failWith = new Error('database at db.internal:5432 refused');
     await app.inject({ method: 'POST', url: '/v1/lookup', payload: LOOKUP_BODY, headers: TOKENS.lookup.auth });
+    // Something in the gateway logging a bare headers object under `req`.
+    app.log.info({ req: { headers: { authorization: `Bearer ${TOKENS.product.secret}` } } }, 'careless');
     await app.close();
     await root.close();
 
@@ -127,6 +129,7 @@ describe('logging', () => {
     // The run did log: requests, and the core failure with its error.
     expect(output).toContain('incoming request');
     expect(output).toContain('db.internal');
+    expect(output).toContain('careless');
     expect(output).not.toContain(TOKENS.product.secret);
     expect(output).not.toContain(TOKENS.lookup.secret);
     expect(output).not.toContain('wrong-secret-value');

@@ -37,7 +37,7 @@ export function checkModeOf(mediaType: string | undefined): CheckMode | undefine
   return undefined;
 }
 
-/** The raw-mode content types the body parser takes (fastify matches these before parameters). */
+/** The raw-mode content types the body parser takes (fastify tests the regex on the whole header). */
 export const RAW_CONTENT_TYPES: ReadonlyArray<string | RegExp> = ['application/octet-stream', /^image\/[\w.+-]+/];
 
 /**

@@ -157,10 +157,15 @@ export function handleError(error: FastifyError | GatewayError, request: Fastify
   let issues: RequestIssue[] | undefined;
   if (error instanceof GatewayError) {
     ({ code, message, issues } = error);
-  } else {
+  } else if (isFastifyError(error)) {
     const status = typeof error.statusCode === 'number' ? error.statusCode : 500;
-    code = (error.code !== undefined ? FOREIGN_CODES[error.code] : undefined) ?? codeForStatus(status);
-    message = (error.code !== undefined ? FOREIGN_MESSAGES[error.code] : undefined) ?? DEFAULT_MESSAGES[code];
+    code = FOREIGN_CODES[error.code] ?? codeForStatus(status);
+    message = FOREIGN_MESSAGES[error.code] ?? DEFAULT_MESSAGES[code];
+  } else {
+    // Anything else came from the core or a bug. Its statusCode, if any, is some library's
+    // opinion about its own call, not about this request: never blame the client for it.
+    code = 'internal';
+    message = DEFAULT_MESSAGES.internal;
   }
   const status = ERROR_CODES[code];
   if (status >= 500) {
@@ -169,9 +174,15 @@ export function handleError(error: FastifyError | GatewayError, request: Fastify
     request.log.info({ errorCode: code, cause: error instanceof GatewayError ? undefined : error.code }, 'request refused');
   }
   if (code === 'unauthorized') reply.header('www-authenticate', 'Bearer realm="vigil"');
-  // An oversized body may still be arriving: close rather than read the rest of it.
-  if (code === 'payload_too_large') reply.header('connection', 'close');
+  // A refused body may still be arriving (refusals come before it is read): close the connection
+  // rather than let Node drain the rest of it to keep the socket alive.
+  if (code === 'payload_too_large' || request.raw.complete === false) reply.header('connection', 'close');
   void reply.code(status).type('application/json; charset=utf-8').send(errorBody(code, message, request.id, issues));
+}
+
+/** Errors raised by fastify itself and its plugins (multipart, rate-limit) all carry FST_ codes. */
+function isFastifyError(error: FastifyError): boolean {
+  return typeof error.code === 'string' && error.code.startsWith('FST_');
 }
 
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {

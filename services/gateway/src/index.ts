@@ -14,7 +14,7 @@ export type {
   ScanView,
   Uploader,
 } from './core.ts';
-export { ERROR_CODES, type ErrorBody, type ErrorCode, type RequestIssue } from './errors.ts';
+export { ERROR_CODES, GatewayError, type ErrorBody, type ErrorCode, type RequestIssue } from './errors.ts';
 export { DEFAULT_RATE_LIMIT } from './rate-limit.ts';
 export {
   hashTokenSecret,

@@ -4,7 +4,7 @@
 // the actioner then finds the copy there, and evidence and reporting follow as for any match.
 
 import { randomUUID } from 'node:crypto';
-import type { CheckRequest, CheckResult, GatewayCore, LookupQuery, LookupResult, Readiness, ScanView } from '@vigil/gateway';
+import { GatewayError, type CheckRequest, type CheckResult, type GatewayCore, type LookupQuery, type LookupResult, type Readiness, type ScanView } from '@vigil/gateway';
 import { withTransaction, type Pool } from '@vigil/db';
 import type { ListRegistry } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
@@ -26,12 +26,6 @@ export interface CheckCoreDeps {
   now: () => Date;
 }
 
-/** A referenced object that does not exist: the gateway answers 404. */
-export class ObjectNotFoundError extends Error {
-  readonly statusCode = 404;
-  readonly code = 'not_found';
-}
-
 export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
   return {
     async check(request: CheckRequest): Promise<CheckResult> {
@@ -48,7 +42,7 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
           bytes = fetched.bytes;
           versionId = fetched.info.versionId ?? ref.versionId;
         } catch (err) {
-          if (isObjectStoreError(err, 'not_found')) throw new ObjectNotFoundError(`no object ${ref.bucket}/${ref.key}`);
+          if (isObjectStoreError(err, 'not_found')) throw new GatewayError('not_found', 'The referenced object does not exist');
           if (isObjectStoreError(err, 'too_large')) return refuseTooLarge(deps, request, started);
           throw err;
         }

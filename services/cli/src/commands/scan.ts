@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Bus } from '@vigil/bus';
 import type { Pool } from '@vigil/db';
 import { createEvent, type Event } from '@vigil/events';
-import type { ObjectStore } from '@vigil/storage';
+import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
 import { expandInputs } from '../inputs.ts';
 import type { Progress } from './hash.ts';
 
@@ -65,7 +65,11 @@ export async function runScan(target: string, deps: ScanDeps): Promise<ScanSumma
 
 /** Uploads every file under `path` into the upload bucket and announces each upload. */
 async function uploadFiles(path: string, deps: ScanDeps): Promise<ScanTarget[]> {
-  await deps.store.ensureBucket(deps.uploadBucket, { versioning: true });
+  // Versioned where the store can (a quarantine then removes every version); plain where it cannot.
+  await deps.store.ensureBucket(deps.uploadBucket, { versioning: true }).catch((err: unknown) => {
+    if (isObjectStoreError(err, 'invalid')) return deps.store.ensureBucket(deps.uploadBucket);
+    throw err;
+  });
   const root = resolve(path);
   const rootIsDir = (await stat(root).catch(() => null))?.isDirectory() ?? false;
   const targets: ScanTarget[] = [];

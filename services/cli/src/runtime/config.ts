@@ -16,6 +16,12 @@ const Env = z.object({
   S3_ACCESS_KEY_ID: z.string().min(1).optional(),
   S3_SECRET_ACCESS_KEY: z.string().min(1).optional(),
   S3_FORCE_PATH_STYLE: z.enum(['true', 'false']).default('true'),
+  /** `when_required` for S3 servers that cannot parse the SDK's checksum framing (s3rver, some gateways). */
+  S3_REQUEST_CHECKSUMS: z.enum(['when_supported', 'when_required']).optional(),
+  KAFKA_SESSION_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  KAFKA_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  KAFKA_REBALANCE_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  KAFKA_MAX_WAIT_MS: z.coerce.number().int().positive().optional(),
   VIGIL_QUARANTINE_BUCKET: z.string().min(3).default('vigil-quarantine'),
   VIGIL_UPLOAD_BUCKET: z.string().min(3).default('vigil-uploads'),
   VIGIL_HASH_THREADS: z.coerce.number().int().positive().optional(),
@@ -29,8 +35,21 @@ const Env = z.object({
 export interface RuntimeConfig {
   home: string;
   databaseUrl?: string;
-  kafka?: { brokers: string[]; clientId: string };
-  s3?: { endpoint: string; region: string; credentials?: { accessKeyId: string; secretAccessKey: string }; forcePathStyle: boolean };
+  kafka?: {
+    brokers: string[];
+    clientId: string;
+    sessionTimeoutMs?: number;
+    heartbeatIntervalMs?: number;
+    rebalanceTimeoutMs?: number;
+    maxWaitTimeMs?: number;
+  };
+  s3?: {
+    endpoint: string;
+    region: string;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+    forcePathStyle: boolean;
+    requestChecksums?: 'when_supported' | 'when_required';
+  };
   quarantineBucket: string;
   uploadBucket: string;
   hashThreads?: number;
@@ -46,12 +65,22 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
   return {
     home: e.VIGIL_HOME ?? join(homedir(), '.vigil'),
     ...(e.DATABASE_URL && { databaseUrl: e.DATABASE_URL }),
-    ...(e.KAFKA_BROKERS && { kafka: { brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean), clientId: e.KAFKA_CLIENT_ID ?? 'vigil' } }),
+    ...(e.KAFKA_BROKERS && {
+      kafka: {
+        brokers: e.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean),
+        clientId: e.KAFKA_CLIENT_ID ?? 'vigil',
+        ...(e.KAFKA_SESSION_TIMEOUT_MS && { sessionTimeoutMs: e.KAFKA_SESSION_TIMEOUT_MS }),
+        ...(e.KAFKA_HEARTBEAT_INTERVAL_MS && { heartbeatIntervalMs: e.KAFKA_HEARTBEAT_INTERVAL_MS }),
+        ...(e.KAFKA_REBALANCE_TIMEOUT_MS && { rebalanceTimeoutMs: e.KAFKA_REBALANCE_TIMEOUT_MS }),
+        ...(e.KAFKA_MAX_WAIT_MS && { maxWaitTimeMs: e.KAFKA_MAX_WAIT_MS }),
+      },
+    }),
     ...(e.S3_ENDPOINT && {
       s3: {
         endpoint: e.S3_ENDPOINT,
         region: e.S3_REGION,
         forcePathStyle: e.S3_FORCE_PATH_STYLE === 'true',
+        ...(e.S3_REQUEST_CHECKSUMS && { requestChecksums: e.S3_REQUEST_CHECKSUMS }),
         ...(e.S3_ACCESS_KEY_ID && e.S3_SECRET_ACCESS_KEY && { credentials: { accessKeyId: e.S3_ACCESS_KEY_ID, secretAccessKey: e.S3_SECRET_ACCESS_KEY } }),
       },
     }),

@@ -52,14 +52,15 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     closers.push(() => database.close());
 
     const bus: Bus = config.kafka
-      ? new KafkaBus({ brokers: config.kafka.brokers, clientId: config.kafka.clientId }, log.child({ component: 'bus' }))
+      ? new KafkaBus(config.kafka, log.child({ component: 'bus' }))
       : new PostgresBus({ connectionString: database.url, log: log.child({ component: 'bus' }) });
     closers.push(() => bus.close());
     if (bus instanceof KafkaBus) await bus.ensureTopics();
 
     const store = openStore(config);
     closers.push(() => store.close());
-    await store.ensureBucket(config.quarantineBucket, { versioning: true });
+    // One copy per match key, so the quarantine bucket needs no versioning (not every S3 API has it).
+    await store.ensureBucket(config.quarantineBucket);
 
     const relay = createOutboxRelay({ pool: database.pool, publish: (events) => bus.publish(events), log: log.child({ component: 'outbox' }) });
     await relay.start();

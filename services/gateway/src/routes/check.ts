@@ -99,9 +99,10 @@ export async function checkRoutes(app: FastifyInstance, options: CheckRouteOptio
         if (encoding !== undefined && encoding.trim().toLowerCase() !== 'identity') {
           throw new GatewayError('unsupported_media_type', 'Content-Encoding is not supported; send the bytes as they are');
         }
-        const mode = checkModeOf(mediaTypeOf(request));
+        const mediaType = mediaTypeOf(request);
+        const mode = checkModeOf(mediaType);
         if (mode === 'raw') {
-          const meta = rawCheckMetadata(request, mediaTypeOf(request));
+          const meta = rawCheckMetadata(request, mediaType);
           assertTenant(request, meta.tenantId);
           rawMetadata.set(request, meta);
         } else if (mode !== undefined) {
