@@ -73,7 +73,7 @@ async function uploadFiles(path: string, deps: ScanDeps): Promise<ScanTarget[]> 
   const root = resolve(path);
   const rootIsDir = (await stat(root).catch(() => null))?.isDirectory() ?? false;
   const targets: ScanTarget[] = [];
-  let batch: Event[] = [];
+  const announce = publisher(deps.bus);
   const runId = randomUUID().slice(0, 8);
   for await (const input of expandInputs([path])) {
     if (input.error) {
@@ -97,13 +97,9 @@ async function uploadFiles(path: string, deps: ScanDeps): Promise<ScanTarget[]> 
       { producer: 'cli', traceId: randomUUID() },
     );
     targets.push({ display: input.path, eventId: event.id });
-    batch.push(event);
-    if (batch.length >= PUBLISH_BATCH) {
-      await deps.bus.publish(batch);
-      batch = [];
-    }
+    await announce.add(event);
   }
-  await deps.bus.publish(batch);
+  await announce.flush();
   return targets;
 }
 
@@ -113,7 +109,7 @@ async function announceStored(url: string, deps: ScanDeps): Promise<ScanTarget[]
   const prefix = rest.join('/');
   const targets: ScanTarget[] = [];
   const rescanId = `cli-${randomUUID()}`;
-  let batch: Event[] = [];
+  const announce = publisher(deps.bus);
   for await (const object of deps.store.list(bucket!, prefix ? { prefix } : {})) {
     const event = createEvent(
       'rescan.requested.v1',
@@ -127,14 +123,26 @@ async function announceStored(url: string, deps: ScanDeps): Promise<ScanTarget[]
       { producer: 'cli', traceId: randomUUID() },
     );
     targets.push({ display: `s3://${object.bucket}/${object.key}`, eventId: event.id });
-    batch.push(event);
-    if (batch.length >= PUBLISH_BATCH) {
-      await deps.bus.publish(batch);
-      batch = [];
-    }
+    await announce.add(event);
   }
-  await deps.bus.publish(batch);
+  await announce.flush();
   return targets;
+}
+
+/** Publishes events in batches: one bus round trip per PUBLISH_BATCH objects. */
+function publisher(bus: Bus): { add(event: Event): Promise<void>; flush(): Promise<void> } {
+  let batch: Event[] = [];
+  const flush = async () => {
+    if (batch.length > 0) await bus.publish(batch);
+    batch = [];
+  };
+  return {
+    async add(event) {
+      batch.push(event);
+      if (batch.length >= PUBLISH_BATCH) await flush();
+    },
+    flush,
+  };
 }
 
 interface VerdictRow {

@@ -30,6 +30,8 @@ const Env = z.object({
   VIGIL_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   VIGIL_GATEWAY_TOKENS: z.string().min(1).optional(),
   VIGIL_ACTIONER_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** How long the Postgres bus keeps events (the embedded default's topic retention). */
+  VIGIL_BUS_RETENTION_HOURS: z.coerce.number().positive().default(24 * 7),
 });
 
 export interface RuntimeConfig {
@@ -56,6 +58,7 @@ export interface RuntimeConfig {
   logLevel: string;
   gateway: { host: string; port: number; tokens?: string };
   actionerConcurrency: number;
+  busRetentionMs: number;
 }
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
@@ -90,5 +93,6 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     logLevel: e.VIGIL_LOG_LEVEL ?? 'info',
     gateway: { host: e.VIGIL_GATEWAY_HOST, port: e.VIGIL_GATEWAY_PORT, ...(e.VIGIL_GATEWAY_TOKENS && { tokens: e.VIGIL_GATEWAY_TOKENS }) },
     actionerConcurrency: e.VIGIL_ACTIONER_CONCURRENCY,
+    busRetentionMs: e.VIGIL_BUS_RETENTION_HOURS * 60 * 60 * 1000,
   };
 }

@@ -56,6 +56,7 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       : new PostgresBus({ connectionString: database.url, log: log.child({ component: 'bus' }) });
     closers.push(() => bus.close());
     if (bus instanceof KafkaBus) await bus.ensureTopics();
+    if (bus instanceof PostgresBus) closers.push(schedulePrune(bus, config.busRetentionMs, log));
 
     const store = openStore(config);
     closers.push(() => store.close());
@@ -110,6 +111,21 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     await close();
     throw err;
   }
+}
+
+/**
+ * The Postgres bus keeps events like a Kafka topic's retention: pruned by age (default 7 days),
+ * hourly. A consumer further behind than that would miss events, as with Kafka.
+ */
+function schedulePrune(bus: PostgresBus, retentionMs: number, log: Logger): () => Promise<void> {
+  const prune = () =>
+    bus.prune(retentionMs).then(
+      (removed) => removed > 0 && log.info({ removed }, 'pruned bus events past retention'),
+      (err: unknown) => log.warn({ err }, 'bus prune failed; will retry'),
+    );
+  const timer = setInterval(prune, 60 * 60 * 1000);
+  timer.unref();
+  return async () => clearInterval(timer);
 }
 
 /** S3 when S3_ENDPOINT is set, else the filesystem store under VIGIL_HOME/objects. */
