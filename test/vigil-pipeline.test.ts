@@ -119,7 +119,7 @@ describe('vigil scan and vigil serve on the embedded default (built binary)', ()
     it('drains and exits 0 on SIGTERM', async () => {
       server.kill('SIGTERM');
       const [code] = await once(server, 'exit');
-      expect(code).toBe(0);
+      expect(code, stderr).toBe(0);
     }, 60_000);
   });
 });

@@ -62,6 +62,9 @@ export class PostgresBus implements Bus {
       this.#ownsPool = false;
     } else if (options.connectionString) {
       this.#pool = new pg.Pool({ connectionString: options.connectionString, max: 10, application_name: 'vigil-bus' });
+      // An idle client dropped by the server (a restart, a failover) is discarded by the pool; an
+      // 'error' event without a listener would end the process instead.
+      this.#pool.on('error', (err) => this.#log.warn({ err }, 'idle bus connection failed; discarded'));
       this.#ownsPool = true;
     } else {
       throw new Error('PostgresBus needs a pool or a connectionString');

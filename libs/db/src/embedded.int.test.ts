@@ -12,6 +12,10 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freshDatabase, postgres } from '../test/database.ts';
+import { coreMigrations } from './migrate.ts';
+
+/** Every core migration applied: the count grows with the schema. */
+const CORE_MIGRATIONS = (await coreMigrations()).length;
 import { openDatabase, startEmbeddedPostgres } from './index.ts';
 
 const homes: string[] = [];
@@ -46,7 +50,7 @@ describe('embedded postgres', () => {
     expect(first.embedded?.started).toBe(true);
     expect(first.url).toMatch(/\/vigil$/);
     const applied = await first.pool.query(`SELECT count(*)::int AS n FROM schema_migrations`);
-    expect(applied.rows[0].n).toBe(4);
+    expect(applied.rows[0].n).toBe(CORE_MIGRATIONS);
     await first.pool.query(`INSERT INTO inbox (consumer, event_id) VALUES ('persist', gen_random_uuid())`);
     await first.close();
     expect(await canConnect(first.url)).toBe(false);
@@ -102,7 +106,7 @@ describe('embedded postgres', () => {
       const db = await openDatabase({ home, unsafeNoSync: true });
       expect(db.embedded?.started).toBe(false);
       expect(db.embedded?.port).toBe(port);
-      expect((await db.pool.query(`SELECT count(*)::int AS n FROM schema_migrations`)).rows[0].n).toBe(4);
+      expect((await db.pool.query(`SELECT count(*)::int AS n FROM schema_migrations`)).rows[0].n).toBe(CORE_MIGRATIONS);
       await db.close(); // not ours: left running
       expect(await canConnect(db.url)).toBe(true);
     } finally {
@@ -154,7 +158,7 @@ describe('embedded postgres', () => {
     const db = await openDatabase({ databaseUrl: url });
     try {
       expect(db.embedded).toBeUndefined();
-      expect((await db.pool.query(`SELECT count(*)::int AS n FROM schema_migrations`)).rows[0].n).toBe(4);
+      expect((await db.pool.query(`SELECT count(*)::int AS n FROM schema_migrations`)).rows[0].n).toBe(CORE_MIGRATIONS);
     } finally {
       await db.close();
     }

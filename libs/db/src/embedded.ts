@@ -113,7 +113,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     try {
       await instance.start();
       log.info({ dataDir, port }, 'embedded postgres started');
-      return handle(port, password, true, () => instance.stop());
+      return handle(port, password, true, () => stopOwned(instance, dataDir, port, password, log));
     } catch (err) {
       // The port was free when picked but taken before the server bound it: pick another.
       const raced = recent.some((line) => /could not bind|address already in use/i.test(line));
@@ -124,6 +124,37 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       const hint = asRoot ? ' (running as root: the server runs as user postgres, which must be able to reach the data directory)' : '';
       throw new Error(`embedded postgres failed to start on port ${port}${hint}:\n${recent.join('\n')}`, { cause: err });
     }
+  }
+}
+
+/**
+ * Stops a server this process started, unless another process is still connected to it (a
+ * `vigil serve` that reused the cluster of a `vigil scan` still running, say): that process would
+ * lose its connections mid-work, so the server is left running for it and whoever comes next
+ * reuses it. After the stop, waits for the postmaster itself to exit: the wrapper process can
+ * exit first, and a next process must not find, and reuse, a server that is shutting down.
+ */
+async function stopOwned(instance: { stop(): Promise<void> }, dataDir: string, port: number, password: string, log: Logger): Promise<void> {
+  const client = new pg.Client({ host: '127.0.0.1', port, user: USER, password, database: 'postgres', connectionTimeoutMillis: 2000 });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+    const { rows } = await client.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+    );
+    if ((rows[0]?.n ?? 0) > 0) {
+      log.info({ dataDir, clients: rows[0]!.n }, 'embedded postgres left running: other processes are connected');
+      return;
+    }
+  } catch {
+    // Cannot ask (already stopping?): stop as asked.
+  } finally {
+    await client.end().catch(() => {});
+  }
+  const pid = Number((await readFile(join(dataDir, 'postmaster.pid'), 'utf8').catch(() => '')).split('\n')[0]);
+  await instance.stop();
+  for (let waited = 0; Number.isInteger(pid) && pid > 0 && isAlive(pid) && waited < 30_000; waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
