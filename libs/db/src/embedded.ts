@@ -139,11 +139,19 @@ async function stopOwned(instance: { stop(): Promise<void> }, dataDir: string, p
   client.on('error', () => {});
   try {
     await client.connect();
-    const { rows } = await client.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
-    );
-    if ((rows[0]?.n ?? 0) > 0) {
-      log.info({ dataDir, clients: rows[0]!.n }, 'embedded postgres left running: other processes are connected');
+    // pg-pool's end() resolves before its sockets are closed: this process's own connections may
+    // still show for a moment, so only clients still there after a short grace period count.
+    let others = 0;
+    for (let waited = 0; waited <= 2_000; waited += 100) {
+      const { rows } = await client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+      );
+      others = rows[0]?.n ?? 0;
+      if (others === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (others > 0) {
+      log.info({ dataDir, clients: others }, 'embedded postgres left running: other processes are connected');
       return;
     }
   } catch {

@@ -6,8 +6,10 @@
 // run as the baseline. Writes results/check-bench.md. Reports; asserts nothing. Benign generated
 // images only; the list holds random hashes plus the PDQ of two of those images.
 //
-//   node services/gateway/bench/check-bench.mjs [--entries 1000000] [--rates 25,50,100]
-//     [--seconds 15] [--warmup 3] [--reupload-rate 100] [--images 40] [--match-every 20]
+//   npm run bench:check -- [--entries 1000000] [--rates 25,50,100] [--seconds 15] [--warmup 3]
+//     [--reupload-rate 100] [--images 40] [--match-every 20]
+//   experiments: [--hash-threads N] [--no-dihedral]; diagnostics: [--out file.md] [--raw timelines.json]
+//   (1e7 entries: --entries 10000000; the import alone then takes tens of minutes)
 
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -87,14 +89,9 @@ async function parent() {
     try {
       for (const child of state.children) child.kill('SIGTERM');
       state.monitor?.disable();
-      if (state.runtime) {
-        // PostgresBus's own pool has no 'error' listener, and pg-pool's end() resolves before its
-        // sockets close: when the embedded server stops right after, a late FATAL on one of them
-        // would crash this process (reported; the listener here only keeps shutdown clean).
-        state.runtime.bus.pool?.on?.('error', () => undefined);
-        await state.runtime.close().catch((err) => log(`runtime close failed: ${err.message}`));
-      }
+      if (state.runtime) await state.runtime.close().catch((err) => log(`runtime close failed: ${err.message}`));
       state.runtime = null;
+      await stopLeftoverPostmaster(home);
     } finally {
       rmSync(home, { recursive: true, force: true });
     }
@@ -144,7 +141,12 @@ async function measure(options, state) {
 
   // 2. The baseline: the same images, hashed directly by a hash pool (no HTTP, no database).
   log('hashing baseline');
+  const machineBefore = machineTicks();
+  t = performance.now();
   report.baseline = await runChild(state, SELF, ['--baseline', JSON.stringify({ files, matchImages: MATCH_IMAGES, threads: 2 })]);
+  const baselineSeconds = (performance.now() - t) / 1000;
+  report.baseline.otherCores = Math.max(0, (machineTicks().busy - machineBefore.busy) / CLOCK_TICKS / baselineSeconds - report.baseline.processCpuMs / 1000 / baselineSeconds);
+  if (report.baseline.otherCores > 0.2) log(`warning: other processes used ${fmt(report.baseline.otherCores)} cores during the baseline`);
   log(`baseline: sequential p50 ${fmt(report.baseline.sequential.p50Ms)} ms, p99 ${fmt(report.baseline.sequential.p99Ms)} ms; parallel ${fmt(report.baseline.parallel.imagesPerSecond, 1)} images/s`);
 
   // 3. The list, imported through the list store before the runtime starts, so it is loaded at start.
@@ -181,7 +183,7 @@ async function measure(options, state) {
     rssBeforeMiB: mib(rssBefore),
     rssMiB: mib(memory.rss),
     heapUsedMiB: mib(memory.heapUsed),
-    externalMiB: mib(memory.external + memory.arrayBuffers),
+    externalMiB: mib(memory.external),
     postgresRssMiB: mib(postgresProcesses(home).reduce((sum, p) => sum + p.rssBytes, 0)),
   };
   log(`runtime up in ${report.setup.runtime.startMs} ms (list load ${report.setup.runtime.listLoadMs} ms), RSS ${report.setup.runtime.rssMiB} MiB`);
@@ -378,6 +380,34 @@ async function smokeCheck(url, secret, files) {
   log('smoke check: benign image allowed, listed image blocked, neither reused');
 }
 
+/**
+ * The embedded server is left running when its owner sees other connections at close, and
+ * pg-pool's end() resolves before its sockets are gone, so our own closing pools can count. Home
+ * is about to be deleted: wait for the postmaster we started, then ask it for a fast shutdown.
+ */
+async function stopLeftoverPostmaster(home) {
+  const file = findPostmasterPid(home);
+  if (!file) return;
+  const pid = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  const alive = () => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const waitExit = async (ms) => {
+    for (let waited = 0; waited < ms && alive(); waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  };
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  await waitExit(5000);
+  if (!alive()) return;
+  log(`embedded postgres (pid ${pid}) still running after close: fast shutdown`);
+  process.kill(pid, 'SIGINT');
+  await waitExit(15_000);
+}
+
 async function waitForOutbox(pool, timeoutMs) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
@@ -408,7 +438,7 @@ function observeGc() {
   return {
     reset: () => (pauses = []),
     pauses: () => pauses,
-    summary: () => ({ major: of(perfConstants.NODE_PERFORMANCE_GC_MAJOR), minor: of(perfConstants.NODE_PERFORMANCE_GC_MINOR), incremental: of(perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) }),
+    summary: () => ({ major: of(perfConstants.NODE_PERFORMANCE_GC_MAJOR), incremental: of(perfConstants.NODE_PERFORMANCE_GC_INCREMENTAL) }),
     disconnect: () => observer.disconnect(),
   };
 }
@@ -714,6 +744,7 @@ async function baselineChild({ files, matchImages, threads }) {
         sequential: { images: ms.length, meanMs: mean(ms), p50Ms: pct(s, 50), p99Ms: pct(s, 99), maxMs: s.at(-1), cpuMsPerImage: (cpu.user + cpu.system) / 1000 / ms.length },
         parallel: { images: done, imagesPerSecond: done / seconds, coresBusy: (parallelCpu.user + parallelCpu.system) / 1e6 / seconds },
         matchPdq: matchImages.map((i) => pdq[i]),
+        processCpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000,
       };
     } finally {
       await pool.close();
@@ -791,7 +822,7 @@ function render(r) {
   lines.push(`| runtime start (\`startRuntime\`, incl. Postgres start) | ${r.setup.runtime.startMs} ms |`);
   lines.push(`| registry load (the runtime's "list loaded") | ${r.setup.runtime.listLoadMs} ms |`);
   lines.push(`| server process RSS after load (before start) | ${r.setup.runtime.rssMiB} MiB (${r.setup.runtime.rssBeforeMiB} MiB) |`);
-  lines.push(`| ... of which V8 heap used / external + array buffers | ${r.setup.runtime.heapUsedMiB} / ${r.setup.runtime.externalMiB} MiB |`);
+  lines.push(`| ... of which V8 heap used / external (buffers, WebAssembly memory) | ${r.setup.runtime.heapUsedMiB} / ${r.setup.runtime.externalMiB} MiB |`);
   lines.push(`| server process RSS after all runs | ${r.setup.runtime.rssAfterRunsMiB} MiB |`);
   lines.push(`| embedded Postgres RSS after load (all its processes) | ${r.setup.runtime.postgresRssMiB} MiB |`);
   lines.push(`| machine busy while idle, before the runs (other load) | ${fmt(r.setup.busyBeforeRunsCores)} cores |`, '');
@@ -801,7 +832,8 @@ function render(r) {
   lines.push('| measure | value |', '|---|---:|');
   lines.push(`| sequential, one image at a time: mean / p50 / p99 / max | ${fmt(b.sequential.meanMs)} / ${fmt(b.sequential.p50Ms)} / ${fmt(b.sequential.p99Ms)} / ${fmt(b.sequential.maxMs)} ms (n=${b.sequential.images}) |`);
   lines.push(`| CPU per image (every thread) | ${fmt(b.sequential.cpuMsPerImage)} ms |`);
-  lines.push(`| full parallelism (${b.threads * 2 + 2} in flight) | ${fmt(b.parallel.imagesPerSecond, 1)} images/s, ${fmt(b.parallel.coresBusy)} cores busy |`, '');
+  lines.push(`| full parallelism (${b.threads * 2 + 2} in flight) | ${fmt(b.parallel.imagesPerSecond, 1)} images/s, ${fmt(b.parallel.coresBusy)} cores busy |`);
+  lines.push(`| other processes on the machine meanwhile | ${fmt(b.otherCores)} cores |`, '');
 
   lines.push('## Check latency, client side', '');
   lines.push('| run | sent | answered/s | 200 | errors | p50 ms | p95 ms | p99 ms | max ms | p50 / hash p50 | p99 / hash p99 | verdicts | reused |');
@@ -815,6 +847,10 @@ function render(r) {
   }
   lines.push('');
   lines.push(`**Target: p99 <= ${TARGET.p99Ms} ms at ${TARGET.rate} requests/s on 2 cores (unique bytes): ${target ? `${pass ? 'PASS' : 'FAIL'} (p99 ${fmt(target.client.p99)} ms, ${target.errors} errors, ${m.cores} cores)` : 'not measured'}**`, '');
+  const disturbed = Math.max(b.otherCores, r.setup.busyBeforeRunsCores, ...r.runs.map((run) => run.cpu.otherCores));
+  if (disturbed > 0.2) {
+    lines.push(`> Other processes used up to ${fmt(disturbed)} cores during this run (see "other" below): these numbers are not representative of this machine; run again when it is idle.`, '');
+  }
 
   lines.push('## Where the time goes, server side', '');
   lines.push('Server `timings` from the responses (p50 / p99, ms); "outside" is client latency minus `totalMs` (HTTP, body upload and parse, queueing before the handler, scheduling).', '');
@@ -839,10 +875,10 @@ function render(r) {
   }
   lines.push('');
   lines.push('Pauses of the gateway process\'s main thread for garbage collection (count, total / longest ms), and Postgres background work, in the measured window:', '');
-  lines.push('| run | major GC | minor GC (scavenge) | incremental marking steps | Postgres autovacuum / autoanalyze | checkpoints |', '|---|---:|---:|---:|---|---:|');
+  lines.push('| run | major GC (final pauses) | incremental marking steps | Postgres autovacuum / autoanalyze | checkpoints |', '|---|---:|---:|---|---:|');
   for (const run of r.runs) {
     const g = (x) => `${x.count}, ${fmt(x.totalMs, 0)} / ${fmt(x.maxMs, 1)}`;
-    lines.push(`| ${run.name} | ${g(run.gc.major)} | ${g(run.gc.minor)} | ${g(run.gc.incremental)} | ${run.db.autovacuum.join(', ') || '-'} | ${run.db.checkpoints ?? '-'} |`);
+    lines.push(`| ${run.name} | ${g(run.gc.major)} | ${g(run.gc.incremental)} | ${run.db.autovacuum.join(', ') || '-'} | ${run.db.checkpoints ?? '-'} |`);
   }
   lines.push('');
   const focus = target ?? r.runs[0];
