@@ -1,7 +1,3 @@
-import { defineConfig } from 'vitest/config';
+import { vigilVitestConfig } from '../../vitest.shared.ts';
 
-export default defineConfig({
-  resolve: { conditions: ['@vigil/source'] },
-  ssr: { resolve: { conditions: ['@vigil/source'] } },
-  test: { include: ['src/**/*.test.ts'] },
-});
+export default vigilVitestConfig();

@@ -69,6 +69,7 @@ export class ListMatcher {
   readonly #entries: Array<{ externalId: string | null; category: string | null }> = [];
   /** Live ids per hash, so entries can be removed by hash (a list diff's tombstones). */
   readonly #idsByHash = new Map<string, number[]>();
+  #live = 0;
 
   constructor(descriptor: ListDescriptor, expectedSize = 0) {
     if (!Number.isInteger(descriptor.threshold) || descriptor.threshold < 0) throw new RangeError('threshold must be a non-negative integer');
@@ -79,9 +80,7 @@ export class ListMatcher {
   }
 
   get size(): number {
-    let live = 0;
-    for (const ids of this.#idsByHash.values()) live += ids.length;
-    return live;
+    return this.#live;
   }
 
   /** Adds entries; for perceptual lists call `compact()` after a bulk load to build the tables. */
@@ -92,6 +91,7 @@ export class ListMatcher {
       this.#entries[id] = { externalId: entry.externalId ?? null, category: entry.category ?? null };
       if (this.#exact) appendTo(this.#exact, hash, id);
       appendTo(this.#idsByHash, hash, id);
+      this.#live++;
     }
   }
 
@@ -104,6 +104,7 @@ export class ListMatcher {
       if (!ids) continue;
       for (const id of ids) this.#index?.remove(id);
       removed += ids.length;
+      this.#live -= ids.length;
       this.#idsByHash.delete(hash);
       this.#exact?.delete(hash);
     }

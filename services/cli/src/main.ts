@@ -4,7 +4,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { ALGORITHMS, createHashPool, DEFAULT_DECODE_LIMITS, type HashPoolOptions } from '@vigil/hashing';
 import { readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { basename, join } from 'node:path';
 import { LIST_ACTIONS, LIST_ALGORITHMS, parseList, type ListAction, type ListAlgorithm, type ListFormat } from '@vigil/matching';
 import Table from 'cli-table3';
@@ -19,7 +18,7 @@ import { createLogger } from '@vigil/observability';
 import { userInfo } from 'node:os';
 import { loadRuntimeConfig } from './runtime/config.ts';
 import { openStore, ROLES, startRuntime, type Role } from './runtime/runtime.ts';
-import { openDatabase } from '@vigil/db';
+import { openDatabase, type Pool } from '@vigil/db';
 import { PgListStore, type ListStore, type StoredEntry } from '@vigil/lists';
 
 const LIST_FORMATS = ['plain', 'threatexchange-pdq', 'ncmec-csv'] as const;
@@ -113,23 +112,18 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       }
     });
 
-  const withDatabase = async <T>(fn: (pool: import('@vigil/db').Pool) => Promise<T>): Promise<T> => {
-    const database = await openDatabase({ ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }), home: vigilHome(env) });
+  // The database for one command: DATABASE_URL, else the embedded cluster under VIGIL_HOME.
+  const withDatabase = async <T>(fn: (pool: Pool) => Promise<T>): Promise<T> => {
+    const config = loadRuntimeConfig(env);
+    const database = await openDatabase({ ...(config.databaseUrl && { databaseUrl: config.databaseUrl }), home: config.home });
     try {
       return await fn(database.pool);
     } finally {
       await database.close();
     }
   };
-  // Lists live in the database: DATABASE_URL, else the embedded cluster under VIGIL_HOME.
-  const withStore = async <T>(fn: (store: ListStore) => Promise<T>): Promise<T> => {
-    const database = await openDatabase({ ...(env.DATABASE_URL && { databaseUrl: env.DATABASE_URL }), home: vigilHome(env) });
-    try {
-      return await fn(new PgListStore(database.pool));
-    } finally {
-      await database.close();
-    }
-  };
+  // Lists live in the database.
+  const withStore = <T>(fn: (store: ListStore) => Promise<T>): Promise<T> => withDatabase((pool) => fn(new PgListStore(pool)));
   const fail = (message: string) => {
     io.writeError(`${message}\n`);
     result.exitCode = EXIT_FAILED;
@@ -393,11 +387,6 @@ function formatScanLine(line: ScanLine): string {
   const detail = nearest ? `  ${nearest.list} v${nearest.listVersion} ${nearest.algorithm} distance ${nearest.distance} (${line.action})` : line.reason ? `  ${line.reason}` : '';
   const moved = line.quarantine ? `  quarantine: ${line.quarantine.status}${line.quarantine.reason ? ` (${line.quarantine.reason})` : ''}` : '';
   return `${line.object}  ${line.verdict}${detail}${moved}`;
-}
-
-/** Vigil's state directory: VIGIL_HOME, default ~/.vigil. */
-export function vigilHome(env: NodeJS.ProcessEnv): string {
-  return env.VIGIL_HOME ?? join(homedir(), '.vigil');
 }
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {

@@ -9,9 +9,9 @@ import { withTransaction, type Pool } from '@vigil/db';
 import type { ListRegistry } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
 import { isObjectStoreError, quarantineKey, type ObjectStore } from '@vigil/storage';
-import { checkVerdict, decide, type UnscannablePolicy } from './decide.ts';
+import { checkVerdict, type UnscannablePolicy } from './decide.ts';
 import { newMatchId, newScanId, recordScan } from './record-scan.ts';
-import { scanContent, type ContentScanner } from './scan-content.ts';
+import { decideContent, recordedContent, scanContent, type ContentScanner } from './scan-content.ts';
 
 export interface CheckCoreDeps {
   pool: Pool;
@@ -30,7 +30,8 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
   return {
     async check(request: CheckRequest): Promise<CheckResult> {
       const started = performance.now();
-      let bytes: Uint8Array;
+      // Null: the referenced object is over the byte cap, judged `too_large` without a read.
+      let bytes: Uint8Array | null = null;
       let fetchMs: number | undefined;
       let versionId: string | undefined;
       if ('bytes' in request.content) {
@@ -43,22 +44,17 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
           versionId = fetched.info.versionId ?? ref.versionId;
         } catch (err) {
           if (isObjectStoreError(err, 'not_found')) throw new GatewayError('not_found', 'The referenced object does not exist');
-          if (isObjectStoreError(err, 'too_large')) return refuseTooLarge(deps, request, started);
-          throw err;
+          if (!isObjectStoreError(err, 'too_large')) throw err;
         }
         fetchMs = performance.now() - started;
       }
 
-      const content = await scanContent(deps.scanner, bytes, 'live');
-      const decision = decide({
-        matches: content.matches,
-        ...(content.unscannable && { unscannable: content.unscannable.reason }),
-        unscannablePolicy: deps.unscannablePolicy(request.source),
-      });
+      const content = bytes ? await scanContent(deps.scanner, bytes, 'live') : null;
+      const decision = decideContent(content, deps.unscannablePolicy(request.source));
       const scanId = newScanId();
       const matchId = decision.verdict === 'matched' ? newMatchId() : undefined;
       const recordStarted = performance.now();
-      if (matchId && 'bytes' in request.content) {
+      if (matchId && bytes && 'bytes' in request.content) {
         // Kept before the match commits: the actioner must find the copy when match.found arrives.
         await deps.store.put({ bucket: deps.quarantineBucket, key: quarantineKey(request.tenantId, matchId) }, bytes, {
           contentType: request.object?.contentType ?? 'application/octet-stream',
@@ -66,6 +62,7 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
         });
       }
       const location = request.object ?? ('object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` });
+      const recordedVersion = versionId ?? location.versionId;
       await withTransaction(deps.pool, (client) =>
         recordScan(client, {
           scanId,
@@ -79,14 +76,12 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
             tenantId: request.tenantId,
             bucket: location.bucket,
             key: location.key,
-            ...((versionId ?? location.versionId) && { versionId: (versionId ?? location.versionId)! }),
-            size: bytes.byteLength,
+            ...(recordedVersion && { versionId: recordedVersion }),
+            size: bytes?.byteLength ?? 0,
             ...(request.object?.contentType && { contentType: request.object.contentType }),
           },
-          hashes: content.hashes,
+          ...recordedContent(content),
           decision,
-          lists: content.lists,
-          reused: content.reused,
           mode: 'fast',
           ...(request.uploader && { uploader: request.uploader }),
           uploadedAt: deps.now().toISOString(),
@@ -101,11 +96,11 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
         scanId,
         matches: decision.hits.map(summary),
         ...(decision.verdict === 'unscannable' && { reason: decision.reason }),
-        reused: content.reused,
+        reused: content?.reused ?? false,
         timings: {
           ...(fetchMs !== undefined && { fetchMs: round(fetchMs) }),
-          hashMs: round(content.timings.hashMs),
-          matchMs: round(content.timings.matchMs),
+          hashMs: round(content?.timings.hashMs ?? 0),
+          matchMs: round(content?.timings.matchMs ?? 0),
           recordMs: round(finished - recordStarted),
           totalMs: round(finished - started),
         },
@@ -127,32 +122,6 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
   };
 }
 
-/** Too large to fetch: recorded as unscannable under the caller's policy, nothing read. */
-async function refuseTooLarge(deps: CheckCoreDeps, request: CheckRequest, started: number): Promise<CheckResult> {
-  const decision = decide({ matches: [], unscannable: 'too_large', unscannablePolicy: deps.unscannablePolicy(request.source) });
-  const scanId = newScanId();
-  const ref = 'object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` };
-  await withTransaction(deps.pool, (client) =>
-    recordScan(client, {
-      scanId,
-      eventId: randomUUID(),
-      lane: 'check',
-      source: request.source,
-      trigger: 'upload',
-      object: { tenantId: request.tenantId, bucket: ref.bucket, key: ref.key, size: 0 },
-      hashes: null,
-      decision,
-      lists: [],
-      reused: false,
-      mode: 'fast',
-      scannedAt: deps.now(),
-      traceId: randomUUID(),
-      producer: deps.producer,
-    }),
-  );
-  return { verdict: 'unscannable', scanId, matches: [], reason: 'too_large', reused: false, timings: { hashMs: 0, matchMs: 0, recordMs: 0, totalMs: round(performance.now() - started) } };
-}
-
 function summary(match: Match) {
   return { list: match.listId, listVersion: match.listVersion, algorithm: match.algorithm, distance: match.distance, action: match.action };
 }
@@ -161,14 +130,22 @@ function round(ms: number): number {
   return Math.round(ms * 100) / 100;
 }
 
+/**
+ * SQL for a match's hits as a JSON array of {list, listVersion, algorithm, distance, action,
+ * variant}, in decision order: what every view of a verdict shows (never entry hashes or ids).
+ */
+export function matchHitsJson(matchIdColumn: string): string {
+  return `coalesce((SELECT json_agg(json_build_object('list', h.list_id, 'listVersion', h.list_version, 'algorithm', h.algorithm,
+                     'distance', h.distance, 'action', h.action, 'variant', h.variant) ORDER BY h.ordinal)
+                     FROM match_hits h WHERE h.match_id = ${matchIdColumn}), '[]')`;
+}
+
 /** A scan as the API shows it: ids, verdict and provenance; never hashes of list entries. */
 export async function loadScanView(pool: Pool, scanId: string): Promise<ScanView | null> {
   const { rows } = await pool.query(
     `SELECT s.id, s.tenant_id, s.bucket, s.object_key, s.version_id, s.verdict, s.unscannable_reason, s.blocked, s.review, s.mode,
             s.lists, s.scanned_at,
-            coalesce((SELECT json_agg(json_build_object('list', h.list_id, 'listVersion', h.list_version, 'algorithm', h.algorithm,
-                                                        'distance', h.distance, 'action', h.action, 'variant', h.variant) ORDER BY h.ordinal)
-                        FROM match_hits h WHERE h.match_id = s.match_id), '[]') AS matches
+            ${matchHitsJson('s.match_id')} AS matches
        FROM scans s WHERE s.id = $1`,
     [scanId],
   );

@@ -1,6 +1,6 @@
 // @vigil/scanner: upload and rescan events to verdicts, and the same core in-process for the
 // gateway's synchronous check.
-export { createCheckCore, loadScanView, type CheckCoreDeps } from './check-core.ts';
+export { createCheckCore, loadScanView, matchHitsJson, type CheckCoreDeps } from './check-core.ts';
 export { loadScannerConfig, ScannerConfig, unscannablePolicy } from './config.ts';
 export { ContentHashCache, fromImageHashes, toQuery, type StoredHashes } from './content-hashes.ts';
 export { checkVerdict, decide, suppresses, type Action, type Decision, type UnscannablePolicy } from './decide.ts';

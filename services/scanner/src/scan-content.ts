@@ -8,7 +8,10 @@ import type { UnscannableReason } from '@vigil/hashing';
 import type { ListRegistry, ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
 import { toQuery, fromImageHashes, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
+import { decide, type Decision, type UnscannablePolicy } from './decide.ts';
 import type { Lane, LaneScheduler } from './lane-scheduler.ts';
+
+const WORKER_ALGORITHMS = ['pdq', 'blockhash', 'sha1', 'md5'] as const;
 
 export interface ContentScanner {
   hasher: LaneScheduler;
@@ -33,7 +36,8 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
   const reused = hashes !== null;
   let unscannable: ContentScan['unscannable'];
   if (!hashes) {
-    const outcome = await scanner.hasher.hash(bytes, lane, { mode: 'fast' });
+    // SHA-256 is already computed above: the worker hashes the pixels and the other digests only.
+    const outcome = await scanner.hasher.hash(bytes, lane, { mode: 'fast', algorithms: WORKER_ALGORITHMS });
     if (outcome.status === 'hashed') {
       hashes = fromImageHashes({ ...outcome.hashes, sha256 });
       scanner.cache.remember(hashes);
@@ -54,4 +58,15 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
     lists,
     timings: { hashMs: hashed - started, matchMs: matched - hashed },
   };
+}
+
+/** The verdict on scanned content; `null` is content too large to read (`unscannable: too_large`). */
+export function decideContent(content: ContentScan | null, unscannablePolicy: UnscannablePolicy): Decision {
+  const unscannable = content ? content.unscannable?.reason : 'too_large';
+  return decide({ matches: content?.matches ?? [], ...(unscannable && { unscannable }), unscannablePolicy });
+}
+
+/** What a scan record takes from the content scan (nothing was read when it is null). */
+export function recordedContent(content: ContentScan | null): { hashes: StoredHashes | null; lists: ListVersionRef[]; reused: boolean } {
+  return { hashes: content?.hashes ?? null, lists: content?.lists ?? [], reused: content?.reused ?? false };
 }

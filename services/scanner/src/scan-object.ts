@@ -6,9 +6,9 @@
 import { withTransaction, type Pool } from '@vigil/db';
 import type { Payload } from '@vigil/events';
 import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
-import { decide, type Decision, type UnscannablePolicy } from './decide.ts';
+import type { Decision, UnscannablePolicy } from './decide.ts';
 import { newScanId, recordScan, type RecordOutcome } from './record-scan.ts';
-import { scanContent, type ContentScan, type ContentScanner } from './scan-content.ts';
+import { decideContent, recordedContent, scanContent, type ContentScan, type ContentScanner } from './scan-content.ts';
 
 type ObjectRef = Payload<'upload.received.v1'>['object'];
 type Uploader = Payload<'upload.received.v1'>['uploader'];
@@ -66,11 +66,7 @@ export async function scanStoredObject(deps: ObjectScanDeps, request: ObjectScan
   }
 
   const content = bytes ? await scanContent(deps.scanner, bytes, request.lane) : null;
-  const decision = decide({
-    matches: content?.matches ?? [],
-    ...((!bytes || content?.unscannable) && { unscannable: content?.unscannable?.reason ?? 'too_large' }),
-    unscannablePolicy: deps.unscannablePolicy(request.source),
-  });
+  const decision = decideContent(content, deps.unscannablePolicy(request.source));
   const outcome: RecordOutcome = await withTransaction(deps.pool, (client) =>
     recordScan(client, {
       scanId: newScanId(),
@@ -81,10 +77,8 @@ export async function scanStoredObject(deps: ObjectScanDeps, request: ObjectScan
       ...(request.uploadId && { uploadId: request.uploadId }),
       ...(request.rescanId && { rescanId: request.rescanId }),
       object: { ...object, size, ...(versionId && { versionId }) },
-      hashes: content?.hashes ?? null,
+      ...recordedContent(content),
       decision,
-      lists: content?.lists ?? [],
-      reused: content?.reused ?? false,
       mode: 'fast',
       ...(request.uploader && { uploader: request.uploader }),
       ...(request.uploadedAt && { uploadedAt: request.uploadedAt }),

@@ -13,6 +13,7 @@ import type { Bus } from '@vigil/bus';
 import type { Pool } from '@vigil/db';
 import { createEvent, type Event } from '@vigil/events';
 import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
+import { matchHitsJson } from '@vigil/scanner';
 import { expandInputs } from '../inputs.ts';
 import type { Progress } from './hash.ts';
 
@@ -171,9 +172,7 @@ async function awaitVerdicts(targets: ScanTarget[], deps: ScanDeps): Promise<Sca
     while (pending.size > 0) {
       const { rows } = await deps.pool.query<VerdictRow>(
         `SELECT s.event_id, s.verdict, s.unscannable_reason, m.action,
-                coalesce((SELECT json_agg(json_build_object('list', h.list_id, 'listVersion', h.list_version, 'algorithm', h.algorithm,
-                                 'distance', h.distance, 'action', h.action, 'variant', h.variant) ORDER BY h.ordinal)
-                            FROM match_hits h WHERE h.match_id = s.match_id), '[]') AS hits,
+                ${matchHitsJson('s.match_id')} AS hits,
                 q.status AS q_status, q.quarantine_bucket AS q_bucket, q.quarantine_key AS q_key, q.reason AS q_reason
            FROM scans s
            LEFT JOIN matches m ON m.id = s.match_id
