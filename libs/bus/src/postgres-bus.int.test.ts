@@ -18,7 +18,9 @@ const timing = { heartbeatIntervalMs: 200, sessionTimeoutMs: 2000, pollIntervalM
 
 describe.skipIf(!postgres.available)('PostgresBus', () => {
   busContract('PostgresBus', async () => ({
-    createBus: async () => new PostgresBus({ connectionString: url, ...timing }),
+    // The default session timeout: a stall of a loaded CI machine past 2 s must not expire a
+    // member mid-test (its commits are then refused, by design). Member-death tests use `timing`.
+    createBus: async () => new PostgresBus({ connectionString: url, ...timing, sessionTimeoutMs: 6000 }),
     publishRaw: async (topic, key, value) => {
       const bus = new PostgresBus({ connectionString: url });
       await bus.append([{ topic, key, value }]);
