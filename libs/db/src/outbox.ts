@@ -12,8 +12,6 @@ import { withTransaction, type Client, type Pool } from './pool.ts';
 /** NOTIFY channel: a commit that enqueued wakes the relays at once instead of at the next poll. */
 export const OUTBOX_CHANNEL = 'vigil_outbox';
 
-// pg_advisory_xact_lock(int4, int4) class for outbox keys (migrations use 0x766967).
-const KEY_LOCK_CLASS = 0x76_69_68;
 
 export interface EnqueueOptions {
   /** NOTIFY the relays on commit (default true). Off for bulk loads that a poll can pick up. */
@@ -35,21 +33,8 @@ export interface EnqueueOptions {
  */
 export async function enqueue(client: Client, events: readonly Event[], options: EnqueueOptions = {}): Promise<void> {
   if (events.length === 0) return;
-  const keys = [...new Set(events.map((event) => event.key))];
-  await client.query(
-    `SELECT pg_advisory_xact_lock($1, h)
-     FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest($2::text[]) AS k ORDER BY 1) AS ordered`,
-    [KEY_LOCK_CLASS, keys],
-  );
-  await client.query(
-    `INSERT INTO outbox (event_id, type, key, event)
-     SELECT (e->>'id')::uuid, e->>'type', e->>'key', e
-     FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS t(e, n)
-     ORDER BY n
-     ON CONFLICT (event_id) DO NOTHING`,
-    [JSON.stringify(events)],
-  );
-  if (options.notify ?? true) await client.query('SELECT pg_notify($1, NULL)', [OUTBOX_CHANNEL]);
+  // One round trip: the key locks, the rows and the notification run in outbox_enqueue (0008).
+  await client.query('SELECT outbox_enqueue($1::jsonb, $2)', [JSON.stringify(events), options.notify ?? true]);
 }
 
 /**

@@ -92,6 +92,53 @@ describe('ListMatcher: exact lists', () => {
   });
 });
 
+describe('ListMatcher: removal and memory', () => {
+  const far = (seed: number) => seed.toString(16).padStart(2, '0').repeat(32);
+
+  it('removes every entry carrying the removed hash and keeps its near neighbours', () => {
+    const list = new ListMatcher(pdqList({ threshold: 8, dihedral: false }));
+    const base = far(0x5a);
+    const near = `${base.slice(0, 62)}5b`; // one bit away
+    list.add([{ hash: base, externalId: 'dup-1' }, { hash: near, externalId: 'near' }, { hash: base.toUpperCase(), externalId: 'dup-2' }]);
+    list.compact();
+    list.add([{ hash: base, externalId: 'dup-3' }]); // pending, not yet in the tables
+    expect(list.match({ pdq: base }).map((m) => m.entryId)).toEqual(['dup-1', 'dup-2', 'dup-3', 'near']);
+    expect(list.remove([base, 'not-a-hash'])).toBe(3);
+    expect(list.size).toBe(1);
+    expect(list.match({ pdq: base })).toMatchObject([{ entryId: 'near', distance: 1 }]);
+    list.add([{ hash: base, externalId: 'back', category: 'A1' }]);
+    expect(list.match({ pdq: base })[0]).toMatchObject({ entryId: 'back', category: 'A1', distance: 0 });
+  });
+
+  it('matches SHA-1 and SHA-256 lists, ignores malformed query digests, refuses malformed entries', () => {
+    const sha256 = new ListMatcher({ id: 's', version: 2, algorithm: 'sha256', threshold: 0, action: 'block', dihedral: false });
+    sha256.add([{ hash: 'ab'.repeat(32), externalId: 'S-1' }]);
+    expect(sha256.match({ sha256: 'AB'.repeat(32) })).toMatchObject([{ entryId: 'S-1', variant: 'exact' }]);
+    expect(sha256.match({ sha256: 'ab'.repeat(31) })).toEqual([]);
+    expect(sha256.match({ sha256: 'zz'.repeat(32) })).toEqual([]);
+    expect(() => sha256.add([{ hash: 'ab'.repeat(16) }])).toThrow(RangeError);
+    const sha1 = new ListMatcher({ id: 'h', version: 1, algorithm: 'sha1', threshold: 0, action: 'block', dihedral: false });
+    sha1.add([{ hash: 'cd'.repeat(20) }]);
+    expect(sha1.match({ sha1: 'cd'.repeat(20) })).toMatchObject([{ entryId: null, category: null }]);
+  });
+
+  it('keeps a large list off the JavaScript heap', () => {
+    const list = new ListMatcher(pdqList({ threshold: 31 }), 200_000);
+    const before = process.memoryUsage().heapUsed;
+    const hash = Buffer.alloc(32);
+    for (let i = 0; i < 200_000; i++) {
+      hash.writeUInt32BE(i * 2654435761 >>> 0, 0);
+      hash.writeUInt32BE(i, 28);
+      list.add([{ hash: hash.toString('hex'), externalId: `NCMEC-${i}`, category: 'A1' }]);
+    }
+    list.compact();
+    globalThis.gc?.();
+    // One object and string per entry would be well over 100 bytes of heap each.
+    expect((process.memoryUsage().heapUsed - before) / 200_000).toBeLessThan(40);
+    expect(list.byteLength() / 200_000).toBeLessThan(160);
+  });
+});
+
 describe('shared vocabulary', () => {
   it('names the dihedral variants as the hashing library does', () => {
     expect([...DIHEDRAL_VARIANTS]).toEqual([...DIHEDRAL_NAMES]);

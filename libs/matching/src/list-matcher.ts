@@ -4,6 +4,8 @@
 // dihedral variant that matched. Pure: no I/O, and never logs list contents.
 
 import { HASH_BYTES } from './hamming-kernel.ts';
+import { DigestTable } from './digest-table.ts';
+import { EntryMetadata } from './entry-metadata.ts';
 import { HammingIndex, type IndexStats } from './hamming-index.ts';
 
 export const LIST_ACTIONS = ['block', 'quarantine', 'review', 'allow'] as const;
@@ -12,7 +14,10 @@ export type ListAction = (typeof LIST_ACTIONS)[number];
 
 export const PERCEPTUAL_ALGORITHMS = ['pdq', 'blockhash'] as const;
 export const EXACT_ALGORITHMS = ['md5', 'sha1', 'sha256'] as const;
-export type MatchAlgorithm = (typeof PERCEPTUAL_ALGORITHMS)[number] | (typeof EXACT_ALGORITHMS)[number];
+type ExactAlgorithm = (typeof EXACT_ALGORITHMS)[number];
+export type MatchAlgorithm = (typeof PERCEPTUAL_ALGORITHMS)[number] | ExactAlgorithm;
+const DIGEST_BYTES: Record<ExactAlgorithm, number> = { md5: 16, sha1: 20, sha256: 32 };
+const HEX = /^[0-9a-fA-F]*$/;
 
 /** The PDQ dihedral variants, named as the hashing library and the PDQ reference name them. */
 export const DIHEDRAL_VARIANTS = ['orig', 'rot90', 'rot180', 'rot270', 'flipx', 'flipy', 'flipplus1', 'flipminus1'] as const;
@@ -64,11 +69,9 @@ export interface QueryHashes {
 export class ListMatcher {
   readonly descriptor: ListDescriptor;
   readonly #index: HammingIndex | null;
-  readonly #exact: Map<string, number[]> | null;
-  /** Entry metadata by index id (perceptual) or by position (exact). */
-  readonly #entries: Array<{ externalId: string | null; category: string | null }> = [];
-  /** Live ids per hash, so entries can be removed by hash (a list diff's tombstones). */
-  readonly #idsByHash = new Map<string, number[]>();
+  readonly #exact: DigestTable | null;
+  /** Entry metadata by id: the index's id (perceptual) or the digest table's (exact). */
+  readonly #meta = new EntryMetadata();
   #live = 0;
 
   constructor(descriptor: ListDescriptor, expectedSize = 0) {
@@ -76,7 +79,7 @@ export class ListMatcher {
     this.descriptor = { ...descriptor };
     const perceptual = isPerceptual(descriptor.algorithm);
     this.#index = perceptual ? new HammingIndex({ expectedSize, designRadius: descriptor.threshold }) : null;
-    this.#exact = perceptual ? null : new Map();
+    this.#exact = perceptual ? null : new DigestTable(DIGEST_BYTES[descriptor.algorithm as ExactAlgorithm], expectedSize);
   }
 
   get size(): number {
@@ -86,11 +89,8 @@ export class ListMatcher {
   /** Adds entries; for perceptual lists call `compact()` after a bulk load to build the tables. */
   add(entries: Iterable<ListEntryInput>): void {
     for (const entry of entries) {
-      const hash = entry.hash.toLowerCase();
-      const id = this.#index ? this.#index.add(hexToBytes(hash)) : this.#entries.length;
-      this.#entries[id] = { externalId: entry.externalId ?? null, category: entry.category ?? null };
-      if (this.#exact) appendTo(this.#exact, hash, id);
-      appendTo(this.#idsByHash, hash, id);
+      const id = this.#index ? this.#index.add(hexToBytes(entry.hash)) : this.#exact!.add(this.#digest(entry.hash));
+      this.#meta.append(id, entry.externalId, entry.category);
       this.#live++;
     }
   }
@@ -98,17 +98,31 @@ export class ListMatcher {
   /** Removes every live entry with one of these hashes; returns how many were removed. */
   remove(hashes: Iterable<string>): number {
     let removed = 0;
-    for (const raw of hashes) {
-      const hash = raw.toLowerCase();
-      const ids = this.#idsByHash.get(hash);
-      if (!ids) continue;
-      for (const id of ids) this.#index?.remove(id);
-      removed += ids.length;
-      this.#live -= ids.length;
-      this.#idsByHash.delete(hash);
-      this.#exact?.delete(hash);
+    for (const hash of hashes) {
+      const bytes = parseDigest(hash, this.#exact?.digestBytes ?? HASH_BYTES);
+      if (!bytes) continue; // not a hash of this list's kind: nothing to remove
+      if (this.#exact) {
+        removed += this.#exact.remove(bytes).length;
+        continue;
+      }
+      // The index itself finds the entries with this exact hash: radius 0 probes one table.
+      for (const { id } of this.#index!.search(bytes, 0)) if (this.#index!.remove(id)) removed++;
     }
+    this.#live -= removed;
     return removed;
+  }
+
+  /** Bytes held by the loaded list: index (hashes, tables) or digest table, plus entry metadata. */
+  byteLength(): number {
+    const stats = this.#index?.stats();
+    const index = stats ? Math.round(stats.bytesPerHash * (stats.size + stats.removed)) : this.#exact!.byteLength();
+    return index + this.#meta.byteLength();
+  }
+
+  #digest(hex: string): Uint8Array {
+    const bytes = parseDigest(hex, this.#exact!.digestBytes);
+    if (!bytes) throw new RangeError(`expected ${this.#exact!.digestBytes * 2} hex characters for ${this.descriptor.algorithm}`);
+    return bytes;
   }
 
   /**
@@ -139,9 +153,9 @@ export class ListMatcher {
   match(query: QueryHashes): Match[] {
     const { algorithm } = this.descriptor;
     if (this.#exact) {
-      const value = query[algorithm as (typeof EXACT_ALGORITHMS)[number]];
-      const ids = value === undefined ? undefined : this.#exact.get(value.toLowerCase());
-      return (ids ?? []).map((id) => this.#match(id, 0, 'exact'));
+      const value = query[algorithm as ExactAlgorithm];
+      const digest = value === undefined ? null : parseDigest(value, this.#exact.digestBytes);
+      return digest ? this.#exact.lookup(digest).map((id) => this.#match(id, 0, 'exact')) : [];
     }
     const best = new Map<number, { distance: number; variant: DihedralVariant }>();
     for (const [variant, hex] of this.#queryVariants(query)) {
@@ -169,7 +183,7 @@ export class ListMatcher {
 
   #match(id: number, distance: number, variant: MatchVariant): Match {
     const { id: listId, version, action, algorithm, threshold } = this.descriptor;
-    const entry = this.#entries[id]!;
+    const entry = this.#meta.get(id);
     return {
       listId,
       listVersion: version,
@@ -190,10 +204,8 @@ export function isPerceptual(algorithm: MatchAlgorithm): algorithm is (typeof PE
 
 /** 64 hex characters to 32 bytes in text order. Throws on anything else (callers validate input). */
 export function hexToBytes(hex: string): Uint8Array {
-  if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new RangeError('expected 64 hex characters');
-  const bytes = new Uint8Array(HASH_BYTES);
-  for (let i = 0; i < HASH_BYTES; i++) bytes[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
-  return bytes;
+  if (hex.length !== HASH_BYTES * 2 || !HEX.test(hex)) throw new RangeError('expected 64 hex characters');
+  return Buffer.from(hex, 'hex');
 }
 
 /** 32 bytes back to 64 lowercase hex characters, in text order (the inverse of hexToBytes). */
@@ -203,8 +215,8 @@ export function bytesToHex(bytes: Uint8Array, offset = 0): string {
   return hex;
 }
 
-function appendTo(map: Map<string, number[]>, key: string, id: number): void {
-  const ids = map.get(key);
-  if (ids) ids.push(id);
-  else map.set(key, [id]);
+/** Hex digest to bytes; null unless exactly `bytes` bytes of hex (a query may carry anything). */
+function parseDigest(hex: string, bytes: number): Uint8Array | null {
+  if (hex.length !== bytes * 2 || !HEX.test(hex)) return null;
+  return Buffer.from(hex, 'hex');
 }

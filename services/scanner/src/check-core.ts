@@ -5,7 +5,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { GatewayError, type CheckRequest, type CheckResult, type GatewayCore, type LookupQuery, type LookupResult, type Readiness, type ScanView } from '@vigil/gateway';
-import { withTransaction, type Pool } from '@vigil/db';
+import type { Pool } from '@vigil/db';
 import type { ListRegistry } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
 import { isObjectStoreError, quarantineKey, type ObjectStore } from '@vigil/storage';
@@ -63,8 +63,8 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
       }
       const location = request.object ?? ('object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` });
       const recordedVersion = versionId ?? location.versionId;
-      await withTransaction(deps.pool, (client) =>
-        recordScan(client, {
+      // One statement, committed on its own: the check's write costs a single round trip.
+      await recordScan(deps.pool, {
           scanId,
           ...(matchId && { matchId }),
           eventId: randomUUID(),
@@ -88,8 +88,7 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
           scannedAt: deps.now(),
           traceId: randomUUID(),
           producer: deps.producer,
-        }),
-      );
+        });
       const finished = performance.now();
       return {
         verdict: checkVerdict(decision),

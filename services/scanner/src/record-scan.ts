@@ -5,7 +5,7 @@
 // already wrote and writes nothing. Never logs hashes or uploader details.
 
 import { randomUUID } from 'node:crypto';
-import { enqueue, type Client } from '@vigil/db';
+import type { Client } from '@vigil/db';
 import { createEvent, type Event, type Payload } from '@vigil/events';
 import type { ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
@@ -14,6 +14,8 @@ import type { Decision } from './decide.ts';
 
 type ObjectRef = Payload<'upload.received.v1'>['object'];
 type Uploader = Payload<'upload.received.v1'>['uploader'];
+/** A pool (the statement commits on its own) or a client inside the caller's transaction. */
+export type Queryable = Pick<Client, 'query'>;
 
 export interface ScanToRecord {
   scanId: string;
@@ -52,67 +54,39 @@ export function newMatchId(): string {
   return `match_${randomUUID()}`;
 }
 
-export async function recordScan(client: Client, scan: ScanToRecord): Promise<RecordOutcome> {
+/**
+ * One round trip (record_scan, migration 0008): on a pool it commits on its own; on a client in
+ * a transaction (the consumers' inbox) it joins that transaction.
+ */
+export async function recordScan(db: Queryable, scan: ScanToRecord): Promise<RecordOutcome> {
   const { decision, object } = scan;
   const decisive = decision.decisive;
   const matchId = decision.verdict === 'matched' && scan.hashes ? (scan.matchId ?? newMatchId()) : null;
-  const sha256 = scan.hashes ? Buffer.from(scan.hashes.sha256, 'hex') : null;
-  const inserted = await client.query(
-    `INSERT INTO scans (id, event_id, upload_id, rescan_id, tenant_id, bucket, object_key, version_id, sha256, verdict,
-                        unscannable_reason, blocked, mode, lists, algorithm, threshold, distance, scanned_at, lane, source,
-                        review, reused, match_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
-     ON CONFLICT (event_id) DO NOTHING`,
-    [
-      scan.scanId, scan.eventId, scan.uploadId ?? null, scan.rescanId ?? null, object.tenantId, object.bucket, object.key,
-      object.versionId ?? null, sha256, decision.verdict, decision.verdict === 'unscannable' ? decision.reason : null,
-      decision.blocked, scan.mode, JSON.stringify(scan.lists), decisive?.algorithm ?? null, decisive?.threshold ?? null,
-      decisive?.distance ?? null, scan.scannedAt, scan.lane, scan.source, decision.review, scan.reused, matchId,
-    ],
-  );
-  if (inserted.rowCount === 0) {
-    const { rows } = await client.query<{ id: string; match_id: string | null }>('SELECT id, match_id FROM scans WHERE event_id = $1', [scan.eventId]);
-    return { recorded: false, scanId: rows[0]!.id, matchId: rows[0]!.match_id };
-  }
-
-  if (scan.hashes) await upsertContentHashes(client, scan, scan.hashes);
+  const sha256 = scan.hashes ? bytea(scan.hashes.sha256) : null;
+  const objectColumns = { tenant_id: object.tenantId, bucket: object.bucket, object_key: object.key, version_id: object.versionId ?? null };
+  const scanRow = {
+    id: scan.scanId, event_id: scan.eventId, upload_id: scan.uploadId ?? null, rescan_id: scan.rescanId ?? null, ...objectColumns,
+    sha256, verdict: decision.verdict, unscannable_reason: decision.verdict === 'unscannable' ? decision.reason : null,
+    blocked: decision.blocked, mode: scan.mode, lists: scan.lists, algorithm: decisive?.algorithm ?? null,
+    threshold: decisive?.threshold ?? null, distance: decisive?.distance ?? null, scanned_at: scan.scannedAt.toISOString(),
+    lane: scan.lane, source: scan.source, review: decision.review, reused: scan.reused, match_id: matchId,
+  };
+  const contentRow = scan.hashes && {
+    ...objectColumns, size: object.size, content_type: object.contentType ?? null, sha256,
+    md5: bytea(scan.hashes.md5), sha1: bytea(scan.hashes.sha1), pdq: bytea(scan.hashes.pdq),
+    pdq_quality: scan.hashes.pdq ? (scan.hashes.pdqQuality ?? 0) : null,
+    pdq_dihedral: bytea(packDihedral(scan.hashes.pdqDihedral)?.toString('hex')), blockhash: bytea(scan.hashes.blockhash),
+    last_seen_at: scan.scannedAt.toISOString(), last_scan_id: scan.scanId,
+  };
+  const matchRow = matchId && decision.verdict === 'matched' && {
+    id: matchId, scan_id: scan.scanId, trigger: scan.trigger, action: decision.action, ...objectColumns, sha256,
+    detected_at: scan.scannedAt.toISOString(),
+  };
 
   const provenance = [...decision.hits, ...decision.allowHits].map(toProvenance);
   const events: Event[] = [];
   const context = { producer: scan.producer, traceId: scan.traceId, now: () => scan.scannedAt };
-  if (matchId && decision.verdict === 'matched') {
-    await client.query(
-      `INSERT INTO matches (id, scan_id, trigger, action, tenant_id, bucket, object_key, version_id, sha256, detected_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [matchId, scan.scanId, scan.trigger, decision.action, object.tenantId, object.bucket, object.key, object.versionId ?? null, sha256, scan.scannedAt],
-    );
-    await client.query(
-      `INSERT INTO match_hits (match_id, ordinal, list_id, list_version, action, algorithm, entry_id, category, distance, threshold, variant)
-       SELECT $1, ordinality - 1, h->>'listId', (h->>'listVersion')::int, h->>'action', h->>'algorithm', h->>'entryId', h->>'category',
-              (h->>'distance')::int, (h->>'threshold')::int, h->>'variant'
-         FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS t(h, ordinality)`,
-      [matchId, JSON.stringify(decision.hits)],
-    );
-    events.push(
-      createEvent(
-        'match.found.v1',
-        {
-          matchId,
-          scanId: scan.scanId,
-          trigger: scan.trigger,
-          action: decision.action,
-          object,
-          hashes: eventHashes(scan.hashes!),
-          matches: decision.hits.map(toProvenance),
-          ...(scan.uploader && { uploader: scan.uploader }),
-          ...(scan.uploadedAt && { uploadedAt: scan.uploadedAt }),
-          detectedAt: scan.scannedAt.toISOString(),
-        },
-        context,
-      ),
-    );
-  }
-  events.unshift(
+  events.push(
     createEvent(
       'scan.completed.v1',
       {
@@ -132,31 +106,39 @@ export async function recordScan(client: Client, scan: ScanToRecord): Promise<Re
       context,
     ),
   );
-  await enqueue(client, events);
-  return { recorded: true, scanId: scan.scanId, matchId, events };
-}
+  if (matchId && decision.verdict === 'matched') {
+    events.push(
+      createEvent(
+        'match.found.v1',
+        {
+          matchId,
+          scanId: scan.scanId,
+          trigger: scan.trigger,
+          action: decision.action,
+          object,
+          hashes: eventHashes(scan.hashes!),
+          matches: decision.hits.map(toProvenance),
+          ...(scan.uploader && { uploader: scan.uploader }),
+          ...(scan.uploadedAt && { uploadedAt: scan.uploadedAt }),
+          detectedAt: scan.scannedAt.toISOString(),
+        },
+        context,
+      ),
+    );
+  }
 
-async function upsertContentHashes(client: Client, scan: ScanToRecord, hashes: StoredHashes): Promise<void> {
-  const { object } = scan;
-  await client.query(
-    `INSERT INTO content_hashes (tenant_id, bucket, object_key, version_id, size, content_type, sha256, md5, sha1, pdq, pdq_quality,
-                                 pdq_dihedral, blockhash, first_seen_at, last_seen_at, last_scan_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)
-     ON CONFLICT (tenant_id, bucket, object_key, version_id, sha256) DO UPDATE
-       SET last_seen_at = greatest(content_hashes.last_seen_at, EXCLUDED.last_seen_at), last_scan_id = EXCLUDED.last_scan_id,
-           pdq = coalesce(content_hashes.pdq, EXCLUDED.pdq), pdq_quality = coalesce(content_hashes.pdq_quality, EXCLUDED.pdq_quality),
-           pdq_dihedral = coalesce(content_hashes.pdq_dihedral, EXCLUDED.pdq_dihedral),
-           blockhash = coalesce(content_hashes.blockhash, EXCLUDED.blockhash)`,
-    [
-      object.tenantId, object.bucket, object.key, object.versionId ?? null, object.size, object.contentType ?? null,
-      hex(hashes.sha256), hex(hashes.md5), hex(hashes.sha1), hex(hashes.pdq), hashes.pdq ? (hashes.pdqQuality ?? 0) : null,
-      packDihedral(hashes.pdqDihedral), hex(hashes.blockhash), scan.scannedAt, scan.scanId,
-    ],
+  const { rows } = await db.query<{ recorded: boolean; scan_id: string; match_id: string | null }>(
+    'SELECT * FROM record_scan($1::jsonb, $2::jsonb, $3::jsonb, $4::jsonb, $5::jsonb)',
+    [JSON.stringify(scanRow), contentRow ? JSON.stringify(contentRow) : null, matchRow ? JSON.stringify(matchRow) : null,
+     JSON.stringify(matchRow ? decision.hits : []), JSON.stringify(events)],
   );
+  const row = rows[0]!;
+  return row.recorded ? { recorded: true, scanId: row.scan_id, matchId: row.match_id, events } : { recorded: false, scanId: row.scan_id, matchId: row.match_id };
 }
 
-function hex(value: string | undefined): Buffer | null {
-  return value === undefined ? null : Buffer.from(value, 'hex');
+/** Hex to the '\\x…' text form jsonb_populate_record reads as bytea. */
+function bytea(hex: string | undefined): string | null {
+  return hex === undefined ? null : `\\x${hex}`;
 }
 
 function eventHashes(hashes: StoredHashes): Payload<'scan.completed.v1'>['hashes'] & object {
