@@ -5,9 +5,11 @@
 import { BLOCKHASH_BITS, blockhash256 } from './blockhash.ts';
 import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, type PixelFrame, type UnscannableReason } from './decode-sharp.ts';
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
+import { cropFrame, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
 import type { Hex256 } from './hash256.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
+import { uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
 import type { ImageFormat } from './sniff.ts';
 
 export const ALGORITHMS = ['pdq', 'blockhash', 'sha256', 'sha1', 'md5'] as const;
@@ -19,6 +21,29 @@ export interface HashRequest {
   mode?: HashMode;
   /** Also hash every frame of an animation (up to the decoder's frame cap). */
   allFrames?: boolean;
+  /**
+   * Also look for a frame (uniform borders, letterboxing, screenshot chrome) around the first
+   * frame's content and, when there is one, hash the content region as well (`contentRegion`).
+   */
+  framing?: boolean;
+  /**
+   * Crop compensation: also the PDQ of the first frame re-expanded as the centre `kept` share of
+   * a larger original, for each value (e.g. 0.95 for copies cropped by 5%).
+   */
+  uncrop?: readonly number[];
+}
+
+/** Hashes of the content region inside a frame: an extra query, never the canonical hash. */
+export interface RegionHashes {
+  kind: FramingKind;
+  /** The region in stored-pixel coordinates (before EXIF orientation), like `width`/`height`. */
+  left: number;
+  top: number;
+  width: number;
+  height: number;
+  pdq?: Hex256;
+  pdqQuality?: number;
+  blockhash?: Hex256;
 }
 
 export interface FrameHashes {
@@ -44,6 +69,10 @@ export interface ImageHashes extends ExactHashes {
   blockhash?: Hex256;
   /** Every decoded frame (the first is the canonical hash above), with `allFrames`. */
   frames?: FrameHashes[];
+  /** With `framing`, when the first frame is framed: the hashes of its content region. */
+  contentRegion?: RegionHashes;
+  /** With `uncrop` (and PDQ): the re-expanded PDQ hashes, one per `kept` share. */
+  uncropped?: UncroppedPdq[];
 }
 
 export type HashOutcome =
@@ -73,7 +102,17 @@ export function createImageHasher(decode: Decoder): ImageHasher {
       return { status: 'unscannable', reason: decoded.reason, message: decoded.message, exact };
     }
     try {
-      return { status: 'hashed', hashes: hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms) };
+      const hashes = hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms);
+      if (request.framing) {
+        const region = regionHashes(decoded.image.frames[0]!, decoded.image.width, decoded.image.height, mode, algorithms);
+        if (region) hashes.contentRegion = region;
+      }
+      if (request.uncrop?.length && algorithms.has('pdq')) {
+        const frame = decoded.image.frames[0]!;
+        const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
+        hashes.uncropped = uncroppedPdq(luma, decoded.image.width, decoded.image.height, request.uncrop);
+      }
+      return { status: 'hashed', hashes };
     } catch (err) {
       // Hashing decoded pixels has no expected failure; should one appear, it is still an outcome.
       const message = `hashing the decoded pixels failed: ${err instanceof Error ? err.message : String(err)}`;
@@ -154,6 +193,42 @@ function hashFrame(
     }
   }
   return result;
+}
+
+/** Framing removal on one decoded frame: the content region's hashes, or null when it is not framed. */
+export function regionHashes(
+  frame: PixelFrame,
+  sourceWidth: number,
+  sourceHeight: number,
+  mode: HashMode,
+  algorithms: ReadonlySet<Algorithm> = new Set(ALGORITHMS),
+): RegionHashes | null {
+  const region = findContentRegion(frame);
+  return region && hashRegion(frame, region, sourceWidth, sourceHeight, mode, algorithms);
+}
+
+/** PDQ and blockhash of one region of a decoded frame (which may be a shrunk copy of the source). */
+export function hashRegion(
+  frame: PixelFrame,
+  region: ContentRegion,
+  sourceWidth: number,
+  sourceHeight: number,
+  mode: HashMode,
+  algorithms: ReadonlySet<Algorithm> = new Set(ALGORITHMS),
+): RegionHashes {
+  const sx = sourceWidth / frame.width;
+  const sy = sourceHeight / frame.height;
+  const cropped = cropFrame(frame, region);
+  const width = Math.round(region.width * sx);
+  const height = Math.round(region.height * sy);
+  const out: RegionHashes = { kind: region.kind, left: Math.round(region.left * sx), top: Math.round(region.top * sy), width, height };
+  if (algorithms.has('pdq')) {
+    const pdq = pdqFromShrunkLuma(lumaFromPixels(cropped.data, cropped.width, cropped.height, 4), width, height);
+    out.pdq = pdq.hash;
+    out.pdqQuality = pdq.quality;
+  }
+  if (algorithms.has('blockhash')) out.blockhash = blockhash256(mode === 'fast' ? blockhashInput(cropped, width, height) : cropped);
+  return out;
 }
 
 /**

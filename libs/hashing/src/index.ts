@@ -24,13 +24,17 @@ export { formatBits256, hammingDistanceHex, isHex256, type Hex256 } from './hash
 export {
   ALGORITHMS,
   createImageHasher,
+  hashRegion,
+  regionHashes,
   type Algorithm,
   type FrameHashes,
   type HashOutcome,
   type HashRequest,
   type ImageHasher,
   type ImageHashes,
+  type RegionHashes,
 } from './hash-image.ts';
+export { cropFrame, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
 export { createHashPool, type HashPool, type HashPoolOptions } from './hash-pool.ts';
 export {
   DIHEDRAL_NAMES,
@@ -48,4 +52,5 @@ export {
   type PdqResult,
 } from './pdq.ts';
 export { boxShrinkRgba } from './shrink.ts';
+export { padEdges, uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
 export { IMAGE_FORMATS, sniffImageFormat, type ImageFormat } from './sniff.ts';

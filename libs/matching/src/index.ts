@@ -32,6 +32,8 @@ export {
   ListMatcher,
   PERCEPTUAL_ALGORITHMS,
   type DihedralVariant,
+  type ExtraQuery,
+  type ExtraQuerySource,
   type ListAction,
   type ListDescriptor,
   type ListEntryInput,

@@ -25,6 +25,20 @@ export type DihedralVariant = (typeof DIHEDRAL_VARIANTS)[number];
 /** Which query hash matched: a dihedral variant, or `exact` for digest lists. */
 export type MatchVariant = DihedralVariant | 'exact';
 
+/**
+ * Extra queries: hashes of views derived from the content, matched besides its canonical hashes.
+ * `region`: the content region inside a frame (borders, letterboxing, screenshot chrome);
+ * `uncrop-N`: PDQ of the content re-expanded as the centre of an original cropped by N percent.
+ */
+export type ExtraQuerySource = 'region' | `uncrop-${number}`;
+
+export interface ExtraQuery {
+  source: ExtraQuerySource;
+  pdq?: string;
+  pdqQuality?: number;
+  blockhash?: string;
+}
+
 export interface ListDescriptor {
   id: string;
   version: number;
@@ -54,6 +68,15 @@ export interface Match {
   distance: number;
   threshold: number;
   variant: MatchVariant;
+  /** Set when an extra query matched, not the canonical hashes. */
+  query?: ExtraQuerySource;
+  /**
+   * Beyond the list's threshold, within the `nearMiss` margin the query asked for: not a match on
+   * its own, evidence a fused decision may count when another algorithm corroborates it.
+   */
+  nearMiss?: true;
+  /** Set by a fused decision: this hit counts because the other perceptual algorithm hit the same entry. */
+  corroborated?: true;
 }
 
 /** The hashes of one piece of content, as the hashing library reports them. */
@@ -64,6 +87,10 @@ export interface QueryHashes {
   md5?: string;
   sha1?: string;
   sha256?: string;
+  /** Hashes of derived views (perceptual lists only), reported with their `query` source. */
+  extra?: readonly ExtraQuery[];
+  /** Also report hits up to this many bits beyond each perceptual list's threshold, as `nearMiss`. */
+  nearMiss?: Partial<Record<(typeof PERCEPTUAL_ALGORITHMS)[number], number>>;
 }
 
 export class ListMatcher {
@@ -147,26 +174,40 @@ export class ListMatcher {
   }
 
   /**
-   * Matches of one piece of content against this list: at most one per entry, the closest variant
-   * (the original wins ties), ordered by distance.
+   * Matches of one piece of content against this list: at most one per entry and query source
+   * (canonical, or each extra query), the closest variant (the original wins ties), ordered by
+   * distance. Without `extra` and `nearMiss` in the query: at most one per entry, all within the
+   * threshold.
    */
   match(query: QueryHashes): Match[] {
-    const { algorithm } = this.descriptor;
+    const { algorithm, threshold } = this.descriptor;
     if (this.#exact) {
       const value = query[algorithm as ExactAlgorithm];
       const digest = value === undefined ? null : parseDigest(value, this.#exact.digestBytes);
       return digest ? this.#exact.lookup(digest).map((id) => this.#match(id, 0, 'exact')) : [];
     }
+    const margin = query.nearMiss?.[algorithm as (typeof PERCEPTUAL_ALGORITHMS)[number]] ?? 0;
+    if (!Number.isInteger(margin) || margin < 0) throw new RangeError('nearMiss must be a non-negative integer');
+    const radius = threshold + margin;
+    const out = this.#closest(this.#queryVariants(query), radius).map(([id, { distance, variant }]) => this.#match(id, distance, variant));
+    for (const extra of query.extra ?? []) {
+      const hex = algorithm === 'pdq' ? extra.pdq : extra.blockhash;
+      if (!hex) continue;
+      for (const [id, { distance }] of this.#closest([['orig', hex]], radius)) out.push({ ...this.#match(id, distance, 'orig'), query: extra.source });
+    }
+    for (const m of out) if (m.distance > threshold) m.nearMiss = true;
+    return out.sort((a, b) => a.distance - b.distance);
+  }
+
+  #closest(variants: Array<[DihedralVariant, string]>, radius: number): Array<[number, { distance: number; variant: DihedralVariant }]> {
     const best = new Map<number, { distance: number; variant: DihedralVariant }>();
-    for (const [variant, hex] of this.#queryVariants(query)) {
-      for (const { id, distance } of this.#index!.search(hexToBytes(hex), this.descriptor.threshold)) {
+    for (const [variant, hex] of variants) {
+      for (const { id, distance } of this.#index!.search(hexToBytes(hex), radius)) {
         const seen = best.get(id);
         if (!seen || distance < seen.distance) best.set(id, { distance, variant });
       }
     }
-    return [...best]
-      .map(([id, { distance, variant }]) => this.#match(id, distance, variant))
-      .sort((a, b) => a.distance - b.distance);
+    return [...best];
   }
 
   #queryVariants(query: QueryHashes): Array<[DihedralVariant, string]> {

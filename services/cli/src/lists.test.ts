@@ -44,9 +44,11 @@ describe.skipIf(!postgres.available)('vigil lists', () => {
     const v1 = await listFile('v1.csv', [`${h(1)},E-1,A1`, `${h(2)},E-2`, `${h(3)},E-3`]);
     const v2 = await listFile('v2.csv', [`${h(2)},E-2`, `${h(3)},E-3,B2`, `${h(4)},E-4`]);
     const first = await vigil(['lists', 'import', v1, '--name', 'demo-pdq', '--algo', 'pdq']);
-    expect(first).toMatchObject({ code: EXIT_OK, stdout: 'list demo-pdq version 1: 3 entries (+3 -0, 0 changed)\n' });
+    // The diff, then the retro-match against stored content (none here: nothing was scanned).
+    expect(first).toMatchObject({ code: EXIT_OK });
+    expect(first.stdout).toMatch(/^list demo-pdq version 1: 3 entries \(first version: \+3 added, -0 removed, 0 changed\)\nretro-match: 0 stored object\(s\) matched version 1 \(0 stored hashes checked in [\d.]+ s, no object fetched\)\n$/);
     const second = await vigil(['lists', 'import', v2, '--name', 'demo-pdq', '--algo', 'pdq', '--threshold', '20', '--action', 'block']);
-    expect(second.stdout).toBe('list demo-pdq version 2: 3 entries (+1 -1, 1 changed)\n');
+    expect(second.stdout.split('\n')[0]).toBe('list demo-pdq version 2: 3 entries (against version 1: +1 added, -1 removed, 1 changed)');
 
     const ls = JSON.parse((await vigil(['lists', 'ls', '--json'])).stdout);
     expect(ls).toMatchObject({ name: 'demo-pdq', algorithm: 'pdq', threshold: 20, action: 'block', dihedral: true, source: 'v2.csv', version: { version: 2, entries: 3, added: 1, removed: 1 } });
@@ -86,7 +88,7 @@ describe.skipIf(!postgres.available)('vigil lists', () => {
     const md5 = 'c'.repeat(32);
     const file = await listFile('ncmec.csv', ['id,md5,sha1,pdq,classification', `N-1,${md5},${'d'.repeat(40)},${h(9)},A1`]);
     const result = await vigil(['lists', 'import', file, '--name', 'ncmec-md5', '--algo', 'md5', '--format', 'ncmec-csv']);
-    expect(result.stdout).toBe('list ncmec-md5 version 1: 1 entries (+1 -0, 0 changed)\n');
+    expect(result.stdout.split('\n')[0]).toBe('list ncmec-md5 version 1: 1 entries (first version: +1 added, -0 removed, 0 changed)');
     expect(JSON.parse((await vigil(['lists', 'ls', '--json'])).stdout)).toMatchObject({ threshold: 0, dihedral: false });
     const lookup = JSON.parse((await vigil(['lookup', '--list', 'ncmec-md5', '--algo', 'md5', '--json', md5.toUpperCase()])).stdout);
     expect(lookup).toEqual({ query: md5.toUpperCase(), matches: [{ id: 'N-1', hash: md5, distance: 0 }] });
@@ -115,5 +117,20 @@ describe.skipIf(!postgres.available)('vigil lookup', () => {
     expect(JSON.parse((await vigil(['lookup', '--list', file, '--json', 'abc'])).stdout)).toEqual({ query: 'abc', error: 'expected 64 hex characters for pdq' });
     expect(await vigil(['lookup', '--list', 'missing', h(1)])).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('no list file or stored list named missing') });
     expect((await vigil(['lookup', '--list', file, h(1)])).stdout).toBe(`${h(1)}  1 match(es)\n  distance 0  id (none)\n`);
+  });
+
+  it('syncs a list from a folder drop, file by file from its checkpoint, and refuses an unknown source', async () => {
+    const drops = await mkdtemp(join(tmpdir(), 'vigil-drops-'));
+    await writeFile(join(drops, '2026-01-01.csv'), `${h(1)},S-1\n`);
+    await writeFile(join(drops, '2026-01-02.csv'), `${h(1)},S-1\n${h(2)},S-2\n`);
+    const first = await vigil(['lists', 'sync', 'synced', '--from', `folder:${drops}`, '--algo', 'pdq', '--json']);
+    expect(first.code).toBe(EXIT_OK);
+    expect(first.stdout.trim().split('\n').map((line) => JSON.parse(line))).toEqual([
+      { version: 1, label: '2026-01-01.csv', entries: 1, added: 1, removed: 0, changed: 0, retroMatched: 0 },
+      { version: 2, label: '2026-01-02.csv', entries: 2, added: 1, removed: 0, changed: 0, retroMatched: 0 },
+    ]);
+    expect((await vigil(['lists', 'sync', 'synced', '--from', `folder:${drops}`, '--algo', 'pdq'])).stdout).toBe('list synced: nothing new from folder\n');
+    expect(await vigil(['lists', 'sync', 'synced', '--from', 'gopher:x', '--algo', 'pdq'])).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('unknown source') });
+    expect(await vigil(['lists', 'sync', 'n', '--from', 'ncmec'])).toMatchObject({ code: EXIT_FAILED, stderr: expect.stringContaining('VIGIL_NCMEC_URL') });
   });
 });

@@ -12,6 +12,11 @@ import { parseAlgorithms, runHashCommand, type Progress } from './commands/hash.
 import { DEFAULT_THRESHOLDS, diffList, importList } from './commands/lists.ts';
 import { createLookup } from './commands/lookup.ts';
 import { runScan, type ScanLine, type ScanSummary } from './commands/scan.ts';
+import { runRescanCommand } from './commands/rescan.ts';
+import { decideSuspension, keepFlagged, listFlags, listSuspensions, processListUpdate, retroMatchesOf, ReviewError, SourceError, syncSource } from '@vigil/hashlists';
+import { sourceFor } from './commands/sync.ts';
+import { registerEvidenceCommands } from './commands/evidence.ts';
+import { registerReportCommands } from './commands/reports.ts';
 import { listQuarantine, releaseQuarantine, ReleaseError } from '@vigil/actioner';
 import { onShutdown } from '@vigil/bus';
 import { createLogger } from '@vigil/observability';
@@ -142,7 +147,8 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
     .option('--dihedral', 'also match rotated and flipped copies (PDQ lists; the default)')
     .option('--no-dihedral', 'match the upright image only')
     .option('--source <text>', 'where this list comes from (default: the file name)')
-    .option('--json', 'print the outcome as JSON')
+    .option('--json', 'print the outcome as JSON, then one line per retro match: {"object","list","version","distance"}')
+    .option('--no-retro', 'do not retro-match stored content here (the hashlists service still will)')
     .action(async (file: string, options: ImportCliOptions) => {
       let bytes: Uint8Array;
       try {
@@ -150,30 +156,56 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       } catch (err) {
         return fail(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
       }
-      const outcome = await withStore((store) => importList(
-        bytes,
-        {
-          name: options.name,
-          algorithm: options.algo,
-          format: options.format,
-          source: options.source ?? basename(file),
-          ...(options.threshold !== undefined && { threshold: options.threshold }),
-          ...(options.action !== undefined && { action: options.action }),
-          ...(options.dihedral !== undefined && { dihedral: options.dihedral }),
-        },
-        store,
-        () => new Date(),
-      ));
-      if (options.json) io.write(`${JSON.stringify(outcome)}\n`);
-      for (const issue of outcome.warnings) io.writeError(`${file}:${issue.line}: warning: ${issue.message}\n`);
-      if (outcome.status === 'refused') {
-        for (const issue of outcome.errors) io.writeError(`${file}:${issue.line}: error: ${issue.message}\n`);
-        return fail(`refused: ${outcome.reason}`);
-      }
-      const { version } = outcome;
-      if (!options.json) {
-        io.write(`list ${options.name} version ${version.version}: ${version.entries} entries (+${version.added} -${version.removed}, ${version.changed} changed)\n`);
-      }
+      const config = loadRuntimeConfig(env);
+      // On the embedded default the retro-match runs here, before returning; a distributed
+      // deployment's `hashlists` role runs it from hashlist.updated.v1 instead.
+      const retroHere = !config.kafka && options.retro !== false;
+      await withDatabase(async (pool) => {
+        const outcome = await importList(
+          bytes,
+          {
+            name: options.name,
+            algorithm: options.algo,
+            format: options.format,
+            source: options.source ?? basename(file),
+            ...(options.threshold !== undefined && { threshold: options.threshold }),
+            ...(options.action !== undefined && { action: options.action }),
+            ...(options.dihedral !== undefined && { dihedral: options.dihedral }),
+          },
+          new PgListStore(pool),
+          () => new Date(),
+        );
+        if (options.json) io.write(`${JSON.stringify(outcome)}\n`);
+        for (const issue of outcome.warnings) io.writeError(`${file}:${issue.line}: warning: ${issue.message}\n`);
+        if (outcome.status === 'refused') {
+          for (const issue of outcome.errors) io.writeError(`${file}:${issue.line}: error: ${issue.message}\n`);
+          return fail(`refused: ${outcome.reason}`);
+        }
+        const { version } = outcome;
+        const previous = version.version > 1 ? version.version - 1 : null;
+        if (!options.json) {
+          const against = previous === null ? 'first version' : `against version ${previous}`;
+          io.write(`list ${options.name} version ${version.version}: ${version.entries} entries (${against}: +${version.added} added, -${version.removed} removed, ${version.changed} changed)\n`);
+        }
+        if (!retroHere) {
+          if (!options.json) io.write('retro-match: left to the hashlists service (hashlist.updated.v1)\n');
+          return;
+        }
+        const log = createLogger({ service: 'vigil-lists', level: env.VIGIL_LOG_LEVEL ?? 'error' });
+        const update = await processListUpdate({ pool, logger: log }, { listId: options.name, version: version.version, previousVersion: previous });
+        const matches = await retroMatchesOf(pool, options.name, version.version);
+        if (options.json) {
+          for (const m of matches) io.write(`${JSON.stringify({ object: m.object, list: m.list, version: m.version, distance: m.distance })}\n`);
+          return;
+        }
+        const { retro, flags } = update;
+        io.write(
+          `retro-match: ${retro.matched} stored object(s) matched version ${version.version} (${retro.scanned} stored hashes checked in ${(retro.ms / 1000).toFixed(1)} s, no object fetched)` +
+            `${retro.suspended ? `; ${retro.suspended} entr${retro.suspended === 1 ? 'y' : 'ies'} suspended for review (matched far above baseline)` : ''}` +
+            `${flags.flagged.length ? `; ${flags.flagged.length} quarantine(s) flagged for review (their entries were withdrawn)` : ''}\n`,
+        );
+        for (const m of matches) io.write(`  ${m.object}  distance ${m.distance}${m.variant !== 'orig' && m.variant !== 'exact' ? ` (${m.variant})` : ''}\n`);
+      });
     });
 
   lists
@@ -211,6 +243,105 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       if (report.addedIds) io.write(`added: ${report.addedIds.join(', ') || '(none)'}\nremoved: ${report.removedIds!.join(', ') || '(none)'}\n`);
     });
 
+  lists
+    .command('sync')
+    .description('pull what a source has after its checkpoint into list NAME (each delivery a version), then retro-match it')
+    .argument('<name>', 'the list the source feeds')
+    .requiredOption('--from <source>', 'folder:DIR, file:PATH, url:URL, ncmec or stopncii (credentials from the environment)')
+    .addOption(new Option('--algo <id>', 'the algorithm of the hashes (ncmec: which fingerprint, default md5)').choices(LIST_ALGORITHMS))
+    .addOption(new Option('--format <format>', 'file format of drops').choices(LIST_FORMATS).default('plain'))
+    .option('--json', 'one JSON line per version written')
+    .action(async (name: string, options: { from: string; algo?: ListAlgorithm; format: ListFormat; json?: boolean }) => {
+      const source = sourceFor(name, options, env);
+      if ('error' in source) return fail(source.error);
+      const config = loadRuntimeConfig(env);
+      await withDatabase(async (pool) => {
+        let versions;
+        try {
+          versions = await syncSource({ pool, store: new PgListStore(pool) }, source, { name });
+        } catch (err) {
+          if (!(err instanceof SourceError)) throw err;
+          for (const issue of err.issues) io.writeError(`line ${issue.line}: ${issue.message}\n`);
+          return fail(`${source.kind}: ${err.message}${err.retriable ? ' (retry later)' : ''}`);
+        }
+        for (const v of versions) {
+          const retro = config.kafka ? null : (await processListUpdate({ pool }, { listId: name, version: v.version, previousVersion: v.version > 1 ? v.version - 1 : null })).retro;
+          if (options.json) io.write(`${JSON.stringify({ ...v, ...(retro && { retroMatched: retro.matched }) })}\n`);
+          else io.write(`list ${name} version ${v.version} from ${v.label}: ${v.entries} entries (+${v.added} -${v.removed}, ${v.changed} changed)${retro ? `; retro-match: ${retro.matched} stored object(s) matched` : ''}\n`);
+        }
+        if (versions.length === 0 && !options.json) io.write(`list ${name}: nothing new from ${source.kind}\n`);
+      });
+    });
+
+  lists
+    .command('review')
+    .description('what needs a person: entries suspended by the circuit breaker, quarantines whose entries were withdrawn')
+    .option('--all', 'also decided ones')
+    .option('--json', 'one JSON object per item: {"kind":"suspension"|"flag", ...}')
+    .action(async (options: { all?: boolean; json?: boolean }) => {
+      await withDatabase(async (pool) => {
+        const suspensions = await listSuspensions(pool, { all: options.all ?? false });
+        const flags = await listFlags(pool, { all: options.all ?? false });
+        if (options.json) {
+          for (const item of suspensions) io.write(`${JSON.stringify({ kind: 'suspension', ...item })}\n`);
+          for (const item of flags) io.write(`${JSON.stringify({ kind: 'flag', ...item })}\n`);
+          return;
+        }
+        if (suspensions.length + flags.length === 0) return io.write('nothing to review\n');
+        for (const s of suspensions) {
+          io.write(`suspension ${s.id}  ${s.listId} v${s.listVersion} entry ${s.entryId ?? '(no id)'}: ${s.hits} hits, limit ${s.limit} (${s.status}); decide: vigil lists suspension ${s.id} --reinstate|--confirm --reason TEXT\n`);
+        }
+        for (const f of flags) {
+          io.write(`flag ${f.id}  quarantine ${f.quarantineId} (${f.object}): ${f.reason} in ${f.listId} v${f.listVersion} (${f.status}); keep: vigil lists flag ${f.id} --keep --reason TEXT, or release: vigil quarantine release ${f.quarantineId} --reason TEXT\n`);
+        }
+      });
+    });
+
+  lists
+    .command('suspension')
+    .description('decide a suspended entry: reinstate it (its retro matches are then recorded) or confirm the suspension')
+    .argument('<id>', 'suspension id (vigil lists review)')
+    .option('--reinstate', 'the entry acts again')
+    .option('--confirm', 'keep it suspended')
+    .requiredOption('--reason <text>', 'why, in words an auditor can follow')
+    .option('--actor <id>', 'who decides (default cli:<user>)')
+    .action(async (id: string, options: { reinstate?: boolean; confirm?: boolean; reason: string; actor?: string }) => {
+      if (Boolean(options.reinstate) === Boolean(options.confirm)) return fail('give one of --reinstate or --confirm');
+      const config = loadRuntimeConfig(env);
+      await withDatabase(async (pool) => {
+        try {
+          const decided = await decideSuspension(pool, id, { outcome: options.reinstate ? 'reinstate' : 'confirm', actor: options.actor ?? `cli:${safeUser()}`, reason: options.reason });
+          io.write(`suspension ${id} ${options.reinstate ? 'reinstated' : 'confirmed'}\n`);
+          if (options.reinstate && !config.kafka) {
+            const { retro } = await processListUpdate({ pool }, { listId: decided.listId, version: decided.listVersion, previousVersion: decided.listVersion > 1 ? decided.listVersion - 1 : null });
+            io.write(`retro-match: ${retro.matched} stored object(s) matched ${decided.listId} version ${decided.listVersion} in all\n`);
+          }
+        } catch (err) {
+          if (!(err instanceof ReviewError)) throw err;
+          fail(err.message);
+        }
+      });
+    });
+
+  lists
+    .command('flag')
+    .description('keep a flagged quarantine (its entries were withdrawn; a person checked it); releasing is vigil quarantine release')
+    .argument('<id>', 'flag id (vigil lists review)')
+    .requiredOption('--keep', 'keep the quarantine')
+    .requiredOption('--reason <text>', 'why, in words an auditor can follow')
+    .option('--actor <id>', 'who decides (default cli:<user>)')
+    .action(async (id: string, options: { reason: string; actor?: string }) => {
+      await withDatabase(async (pool) => {
+        try {
+          await keepFlagged(pool, id, { actor: options.actor ?? `cli:${safeUser()}`, reason: options.reason });
+          io.write(`flag ${id}: quarantine kept\n`);
+        } catch (err) {
+          if (!(err instanceof ReviewError)) throw err;
+          fail(err.message);
+        }
+      });
+    });
+
   program
     .command('scan')
     .description('scan a folder of files (uploaded to the local upload bucket) or stored objects (s3://bucket/prefix) through the whole pipeline')
@@ -221,7 +352,8 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
     .action(async (target: string, options: { json?: boolean; tenant: string; timeout: number }) => {
       const config = loadRuntimeConfig(env);
       const log = createLogger({ service: 'vigil-scan', level: env.VIGIL_LOG_LEVEL ?? 'error' });
-      const runtime = await startRuntime(config, ['scanner', 'actioner'], env, log);
+      // Evidence and reporting run too, so a match ends preserved and reported (or held, with why).
+      const runtime = await startRuntime(config, ['scanner', 'actioner', 'evidence', 'reporter'], env, log);
       let summary: ScanSummary;
       try {
         summary = await runScan(target, {
@@ -243,6 +375,44 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       if (options.json) io.writeError(text);
       else io.write(text);
       if (summary.failed > 0) result.exitCode = EXIT_FAILED;
+    });
+
+  program
+    .command('rescan')
+    .description('rescan stored objects on the bulk lane (after a hashing change, or content never hashed): throttled, checkpointed, resumable')
+    .option('--source <url>', 'objects under s3://bucket/prefix')
+    .option('--all', 'every object Vigil holds content hashes for')
+    .option('--resume <id>', 'continue a rescan run after its last committed object')
+    .option('--rate <n>', 'objects announced per second at most', parsePositiveInt)
+    .option('--tenant <id>', 'the tenant objects listed from a bucket belong to', 'local')
+    .addOption(new Option('--reason <reason>', 'why').choices(['hashing_changed', 'never_hashed', 'operator']).default('operator'))
+    .option('--json', 'progress as JSON lines: {"runId","published","total","rate","etaSeconds"}')
+    .action(async (options: { source?: string; all?: boolean; resume?: string; rate?: number; tenant: string; reason: 'hashing_changed' | 'never_hashed' | 'operator'; json?: boolean }) => {
+      const config = loadRuntimeConfig(env);
+      const store = openStore(config);
+      // Ctrl-C stops after the batch in flight: its checkpoint is committed, `--resume` continues.
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal);
+      try {
+        await withDatabase(async (pool) => {
+          const outcome = await runRescanCommand(
+            { pool, store, requestedBy: `cli:${safeUser()}` },
+            options,
+            { write: io.write, writeError: io.writeError, bar: Boolean(io.progress), signal: stop.signal },
+          );
+          if (!outcome.ok) return fail(outcome.error);
+          const { result } = outcome;
+          const text = result.status === 'done'
+            ? `rescan ${result.runId}: ${result.published} object(s) announced on the bulk lane\n`
+            : `rescan ${result.runId} stopped at ${result.published}/${result.total ?? '?'}; continue with: vigil rescan --resume ${result.runId}\n`;
+          if (options.json) io.writeError(text);
+          else io.write(text);
+        });
+      } finally {
+        process.removeListener('SIGINT', onSignal);
+        await store.close();
+      }
     });
 
   program
@@ -322,6 +492,23 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       }
     });
 
+  const operator = {
+    write: io.write,
+    fail,
+    withDatabase,
+    withObjectStore: async <T>(fn: (store: ReturnType<typeof openStore>) => Promise<T>): Promise<T> => {
+      const store = openStore(loadRuntimeConfig(env));
+      try {
+        return await fn(store);
+      } finally {
+        await store.close();
+      }
+    },
+    defaultActor: `cli:${safeUser()}`,
+  };
+  registerEvidenceCommands(program, operator);
+  registerReportCommands(program, operator);
+
   return program;
 }
 
@@ -334,6 +521,7 @@ interface ImportCliOptions {
   dihedral?: boolean;
   source?: string;
   json?: boolean;
+  retro?: boolean;
 }
 
 interface LookupCliOptions {
@@ -386,7 +574,8 @@ function formatScanLine(line: ScanLine): string {
   const nearest = line.matches?.[0];
   const detail = nearest ? `  ${nearest.list} v${nearest.listVersion} ${nearest.algorithm} distance ${nearest.distance} (${line.action})` : line.reason ? `  ${line.reason}` : '';
   const moved = line.quarantine ? `  quarantine: ${line.quarantine.status}${line.quarantine.reason ? ` (${line.quarantine.reason})` : ''}` : '';
-  return `${line.object}  ${line.verdict}${detail}${moved}`;
+  const reported = line.report ? `  report: ${line.report.status}${line.report.externalReportId ? ` ${line.report.externalReportId}` : ''}${line.report.status === 'held' && line.report.reason ? ` (${line.report.reason})` : ''}` : '';
+  return `${line.object}  ${line.verdict}${detail}${moved}${line.evidence ? `  evidence: ${line.evidence.id}` : ''}${reported}`;
 }
 
 async function text(stream: NodeJS.ReadableStream): Promise<string> {

@@ -11,9 +11,12 @@ import { registerOpenApi } from './openapi.ts';
 import { DEFAULT_RATE_LIMIT, registerRateLimit } from './rate-limit.ts';
 import { checkRoutes } from './routes/check.ts';
 import { healthRoutes } from './routes/health.ts';
+import { corpusRoutes } from './routes/corpus.ts';
+import { listsAdminRoutes } from './routes/lists-admin.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { scanRoutes } from './routes/scans.ts';
 import { createTokenMatcher, rateLimitPolicySchema, validateTokens, type GatewayToken, type RateLimitPolicy } from './tokens.ts';
+import type { CorpusPort, ListsAdminPort } from './trusted.ts';
 
 export interface GatewayLimits {
   /** Largest image accepted by POST /v1/check, raw or multipart. Default 32 MiB. */
@@ -24,6 +27,10 @@ export interface GatewayLimits {
 
 export interface GatewayOptions {
   core: GatewayCore;
+  /** POST /v1/lookup/corpus (scope trusted:lookup), when given. */
+  corpus?: CorpusPort;
+  /** POST /v1/lists/:name/versions (scope lists:admin), when given. */
+  listsAdmin?: ListsAdminPort;
   tokens: GatewayToken[];
   limits?: GatewayLimits;
   /** Per-token default; a token's own `rateLimit` overrides it. Default 600 per 60 s. */
@@ -95,6 +102,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       await v1.register(checkRoutes, { core: options.core, maxBodyBytes: limits.maxBodyBytes });
       await v1.register(lookupRoutes, { core: options.core, maxLookupHashes: limits.maxLookupHashes });
       await v1.register(scanRoutes, { core: options.core });
+      if (options.corpus) await v1.register(corpusRoutes, { corpus: options.corpus, maxLookupHashes: limits.maxLookupHashes });
+      if (options.listsAdmin) await v1.register(listsAdminRoutes, { listsAdmin: options.listsAdmin, maxListBytes: limits.maxBodyBytes });
     },
     { prefix: '/v1' },
   );

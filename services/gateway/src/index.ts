@@ -14,6 +14,7 @@ export type {
   ScanView,
   Uploader,
 } from './core.ts';
+export type { CorpusLookupContext, CorpusObjectView, CorpusPort, ListImportRequest, ListImportResult, ListsAdminPort, ObjectState } from './trusted.ts';
 export { ERROR_CODES, GatewayError, type ErrorBody, type ErrorCode, type RequestIssue } from './errors.ts';
 export { DEFAULT_RATE_LIMIT } from './rate-limit.ts';
 export {

@@ -4,8 +4,9 @@
 // in-memory layer over the table.
 
 import { DIHEDRAL_NAMES, PDQ_QUALITY_FLOOR, type DihedralName, type ImageHashes } from '@vigil/hashing';
-import type { QueryHashes } from '@vigil/matching';
+import type { ExtraQuery, QueryHashes } from '@vigil/matching';
 import type { Pool } from '@vigil/db';
+import type { DetectionRule } from './decide.ts';
 
 export interface StoredHashes {
   sha256: string;
@@ -16,6 +17,10 @@ export interface StoredHashes {
   /** The 8 dihedral PDQ hashes (orig included). */
   pdqDihedral?: Record<DihedralName, string>;
   blockhash?: string;
+  /** Hashes of the content region inside a frame (borders, screenshot chrome): an extra query. */
+  region?: { pdq?: string; pdqQuality?: number; blockhash?: string };
+  /** Crop-compensated PDQ hashes (extra queries), by the share of each side assumed kept. */
+  uncropped?: Array<{ kept: number; pdq: string; pdqQuality: number }>;
 }
 
 /** The seven non-canonical variants, in the order content_hashes.pdq_dihedral stores them. */
@@ -29,7 +34,46 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
     ...(hashes.pdq && { pdq: hashes.pdq, pdqQuality: hashes.pdqQuality ?? 0 }),
     ...(hashes.pdqDihedral && { pdqDihedral: { ...hashes.pdqDihedral } }),
     ...(hashes.blockhash && { blockhash: hashes.blockhash }),
+    ...(hashes.contentRegion && {
+      region: {
+        ...(hashes.contentRegion.pdq && { pdq: hashes.contentRegion.pdq, pdqQuality: hashes.contentRegion.pdqQuality ?? 0 }),
+        ...(hashes.contentRegion.blockhash && { blockhash: hashes.contentRegion.blockhash }),
+      },
+    }),
+    ...(hashes.uncropped?.length && { uncropped: hashes.uncropped.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality })) }),
   };
+}
+
+/**
+ * What the scanner matches under a detection rule: the canonical query (`toQuery`), PDQ kept even
+ * below the quality floor (the rule admits it only near-exact), the rule's extra queries (their
+ * PDQ only above the floor) and its near-miss margins for corroboration.
+ */
+export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHashes {
+  const query = toQuery(hashes);
+  if (hashes.pdq !== undefined && query.pdq === undefined && rule.lowQualityPdqMax >= 0) {
+    query.pdq = hashes.pdq;
+    if (hashes.pdqDihedral) query.pdqDihedral = hashes.pdqDihedral;
+  }
+  const trusted = (quality: number | undefined) => (quality ?? 0) >= PDQ_QUALITY_FLOOR;
+  const extra: ExtraQuery[] = [];
+  if (rule.region && hashes.region) {
+    const { pdq, pdqQuality, blockhash } = hashes.region;
+    if ((pdq && trusted(pdqQuality)) || blockhash) {
+      extra.push({ source: 'region', ...(pdq && trusted(pdqQuality) && { pdq }), ...(blockhash && { blockhash }) });
+    }
+  }
+  for (const { kept, pdq, pdqQuality } of hashes.uncropped ?? []) {
+    if (rule.uncrop.includes(kept) && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
+  }
+  if (extra.length > 0) query.extra = extra;
+  if (rule.corroboration.pdq > 0 || rule.corroboration.blockhash > 0) query.nearMiss = { ...rule.corroboration };
+  return query;
+}
+
+/** `uncrop-5` for a copy assumed to keep 95% of each side. */
+export function uncropSource(kept: number): `uncrop-${number}` {
+  return `uncrop-${Math.round((1 - kept) * 100)}`;
 }
 
 /**
@@ -47,6 +91,35 @@ export function toQuery(hashes: StoredHashes): QueryHashes {
     ...(trustedPdq && hashes.pdqDihedral && { pdqDihedral: hashes.pdqDihedral }),
     ...(hashes.blockhash && { blockhash: hashes.blockhash }),
   };
+}
+
+/** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
+export function derivedHashes(hashes: StoredHashes): { region?: StoredHashes['region']; uncropped?: StoredHashes['uncropped'] } | null {
+  if (!hashes.region && !hashes.uncropped) return null;
+  return { ...(hashes.region && { region: hashes.region }), ...(hashes.uncropped && { uncropped: hashes.uncropped }) };
+}
+
+/** The extra-query hashes read back from content_hashes.derived_hashes; anything malformed is left out. */
+export function fromDerivedHashes(value: unknown): Pick<StoredHashes, 'region' | 'uncropped'> {
+  if (typeof value !== 'object' || value === null) return {};
+  const { region, uncropped } = value as Record<string, unknown>;
+  const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
+  const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const out: Pick<StoredHashes, 'region' | 'uncropped'> = {};
+  if (typeof region === 'object' && region !== null) {
+    const r = region as Record<string, unknown>;
+    out.region = {
+      ...(hex(r.pdq) && { pdq: r.pdq, pdqQuality: quality(r.pdqQuality) ? r.pdqQuality : 0 }),
+      ...(hex(r.blockhash) && { blockhash: r.blockhash }),
+    };
+  }
+  if (Array.isArray(uncropped)) {
+    const valid = uncropped.filter(
+      (u): u is { kept: number; pdq: string; pdqQuality: number } => typeof u === 'object' && u !== null && quality(u.kept) && hex(u.pdq) && quality(u.pdqQuality),
+    );
+    if (valid.length > 0) out.uncropped = valid.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality }));
+  }
+  return out;
 }
 
 export function packDihedral(dihedral: Record<DihedralName, string> | undefined): Buffer | null {
@@ -81,8 +154,10 @@ export class ContentHashCache {
       this.#memory.set(sha256, cached);
       return cached;
     }
-    const { rows } = await this.#pool.query<{ sha1: Buffer | null; md5: Buffer | null; pdq: Buffer | null; pdq_quality: number | null; pdq_dihedral: Buffer | null; blockhash: Buffer | null }>(
-      `SELECT sha1, md5, pdq, pdq_quality, pdq_dihedral, blockhash FROM content_hashes
+    const { rows } = await this.#pool.query<{
+      sha1: Buffer | null; md5: Buffer | null; pdq: Buffer | null; pdq_quality: number | null; pdq_dihedral: Buffer | null; blockhash: Buffer | null; derived_hashes: unknown;
+    }>(
+      `SELECT sha1, md5, pdq, pdq_quality, pdq_dihedral, blockhash, derived_hashes FROM content_hashes
         WHERE sha256 = $1 AND (pdq IS NOT NULL OR blockhash IS NOT NULL)
         ORDER BY last_seen_at DESC LIMIT 1`,
       [Buffer.from(sha256, 'hex')],
@@ -97,6 +172,7 @@ export class ContentHashCache {
       ...(pdq && { pdq, pdqQuality: row.pdq_quality ?? 0 }),
       ...(pdq && row.pdq_dihedral && { pdqDihedral: unpackDihedral(pdq, row.pdq_dihedral) }),
       ...(row.blockhash && { blockhash: row.blockhash.toString('hex') }),
+      ...fromDerivedHashes(row.derived_hashes),
     };
     this.remember(hashes);
     return hashes;

@@ -1,6 +1,6 @@
 import type { Match } from '@vigil/matching';
 import { describe, expect, it } from 'vitest';
-import { checkVerdict, decide, suppresses } from './decide.ts';
+import { applyRule, checkVerdict, decide, DEFAULT_DETECTION_RULE, suppresses, type DetectionRule } from './decide.ts';
 
 const hit = (over: Partial<Match>): Match => ({
   listId: 'l', listVersion: 1, action: 'quarantine', algorithm: 'pdq', entryId: null, category: null, distance: 10, threshold: 31, variant: 'orig', ...over,
@@ -23,6 +23,16 @@ describe('decide', () => {
     expect(checkVerdict(d)).toBe('block');
     const block = decide({ matches: [near, hit({ action: 'block', distance: 30 })], unscannablePolicy: 'block' });
     expect(block).toMatchObject({ action: 'block', decisive: { action: 'block' } });
+  });
+
+  it('names each list entry once, by its strongest hit, whichever queries found it', () => {
+    const canonical = hit({ entryId: 'E-1', distance: 14 });
+    const region = hit({ entryId: 'E-1', distance: 28, query: 'region' });
+    const other = hit({ entryId: 'E-2', distance: 20 });
+    const sameEntryOtherList = hit({ listId: 'l2', entryId: 'E-1', distance: 5 });
+    const anonymous = [hit({ distance: 7 }), hit({ distance: 9 })];
+    const d = decide({ matches: [region, canonical, other, sameEntryOtherList, ...anonymous], unscannablePolicy: 'block' });
+    expect(d.hits).toEqual([sameEntryOtherList, anonymous[0], anonymous[1], canonical, other]);
   });
 
   it('holds a review-only match for a person without blocking', () => {
@@ -53,5 +63,55 @@ describe('decide', () => {
     expect(suppresses(allow, hit({ distance: 8 }))).toBe(true);
     expect(suppresses(allow, hit({ distance: 7 }))).toBe(false);
     expect(suppresses(allow, hit({ algorithm: 'blockhash', distance: 9 }))).toBe(false);
+  });
+});
+
+describe('the fused detection rule', () => {
+  const rule: DetectionRule = {
+    region: true,
+    uncrop: [0.95],
+    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: 18 },
+    corroboration: { pdq: 10, blockhash: 20 },
+    lowQualityPdqMax: 2,
+  };
+  const pdq = (over: Partial<Match>) => hit({ listId: 'p', entryId: 'E-1', algorithm: 'pdq', threshold: 31, ...over });
+  const bh = (over: Partial<Match>) => hit({ listId: 'b', entryId: 'E-1', algorithm: 'blockhash', threshold: 4, ...over });
+
+  it('counts a near miss only when the other algorithm hits the same entry through the same query', () => {
+    const nearPdq = pdq({ distance: 38, nearMiss: true });
+    const nearBh = bh({ distance: 20, nearMiss: true });
+    expect(decide({ matches: [nearPdq], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    const d = decide({ matches: [nearPdq, nearBh], rule, unscannablePolicy: 'block' });
+    expect(d).toMatchObject({ verdict: 'matched', decisive: { algorithm: 'blockhash', corroborated: true } });
+    expect(d.hits.map((h) => h.corroborated)).toEqual([true, true]);
+    // Another entry, or the same entry through another query, corroborates nothing.
+    expect(decide({ matches: [nearPdq, bh({ distance: 20, nearMiss: true, entryId: 'E-2' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [nearPdq, bh({ distance: 20, nearMiss: true, query: 'region' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // Beyond the rule's margins nothing counts, even paired; without a rule near misses never count.
+    expect(applyRule([pdq({ distance: 42, nearMiss: true }), nearBh], rule)).toEqual([]);
+    expect(decide({ matches: [nearPdq, nearBh], unscannablePolicy: 'block' }).verdict).toBe('clean');
+  });
+
+  it('holds extra queries to their caps: region alone within its cap or corroborated, crop compensation within its cap only', () => {
+    const region = pdq({ query: 'region', distance: 18 });
+    expect(decide({ matches: [region], rule, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: region });
+    const farRegion = pdq({ query: 'region', distance: 28 });
+    expect(decide({ matches: [farRegion], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [farRegion, bh({ query: 'region', distance: 12, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    expect(decide({ matches: [pdq({ query: 'uncrop-5', distance: 18 })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    expect(decide({ matches: [pdq({ query: 'uncrop-5', distance: 19 })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+  });
+
+  it('admits an unstable (low-quality) PDQ only near-exact', () => {
+    expect(decide({ matches: [pdq({ distance: 2 })], rule, pdqQuality: 30, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    expect(decide({ matches: [pdq({ distance: 3 })], rule, pdqQuality: 30, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [pdq({ distance: 30 })], rule, pdqQuality: 50, unscannablePolicy: 'block' }).verdict).toBe('matched');
+  });
+
+  it('keeps ordinary hits and allow-list suppression as before', () => {
+    const listed = pdq({ distance: 12 });
+    expect(decide({ matches: [listed], rule: DEFAULT_DETECTION_RULE, pdqQuality: 100, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: listed });
+    const allow = pdq({ listId: 'stock', action: 'allow', distance: 4, entryId: 'S-1' });
+    expect(decide({ matches: [listed, allow], rule, pdqQuality: 100, unscannablePolicy: 'block' }).verdict).toBe('clean');
   });
 });

@@ -1,9 +1,11 @@
-// The verdict of one scan from its list matches: pure, no I/O. The strongest action wins
+// The verdict of one scan from its list matches: pure, no I/O. First the fused detection rule
+// keeps the hits that count (extra queries under their caps, near misses only when another
+// algorithm corroborates them, unstable PDQ only when near-exact); then the strongest action wins
 // (block > quarantine > review); allow lists suppress false positives; unscannable content goes
 // by the per-source policy (fail-closed `block`, or pass with a `review` flag).
 
 import type { Match } from '@vigil/matching';
-import type { UnscannableReason } from '@vigil/hashing';
+import { PDQ_QUALITY_FLOOR, type UnscannableReason } from '@vigil/hashing';
 
 export type Action = 'block' | 'quarantine' | 'review';
 export type UnscannablePolicy = 'block' | 'review';
@@ -15,18 +17,54 @@ export type Decision =
 
 const STRENGTH: Record<Action, number> = { block: 3, quarantine: 2, review: 1 };
 
+/**
+ * How hits across algorithms, query sources and PDQ quality become one verdict. Each list keeps
+ * its own threshold (manifest); the rule only narrows extra queries, admits corroborated near
+ * misses and guards unstable PDQ. Defaults (DEFAULT_DETECTION_RULE) were chosen on the dev
+ * corpus to flag no distractor: docs/detection-quality.md.
+ */
+export interface DetectionRule {
+  /** Match the content region of framed images (borders, letterboxing, screenshot chrome). */
+  region: boolean;
+  /** Crop compensation: PDQ re-expanded as the centre `kept` share of a larger original. */
+  uncrop: readonly number[];
+  /** An extra query's hit counts within min(list threshold, this cap) bits. */
+  extraMax: { region: { pdq: number; blockhash: number }; uncrop: number };
+  /**
+   * Near misses: PDQ and blockhash hits up to this many bits beyond their lists' thresholds,
+   * which count only in pairs: both algorithms, the same entry id, the same query.
+   */
+  corroboration: { pdq: number; blockhash: number };
+  /** A canonical PDQ below Meta's quality floor (unstable, flat images) counts within this many bits only. */
+  lowQualityPdqMax: number;
+}
+
+/** The operating point chosen on the dev corpus (zero distractors flagged): docs/detection-quality.md. */
+export const DEFAULT_DETECTION_RULE: DetectionRule = Object.freeze({
+  region: true,
+  uncrop: Object.freeze([0.95, 0.9, 0.8]),
+  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: 28 }),
+  corroboration: Object.freeze({ pdq: 6, blockhash: 16 }),
+  lowQualityPdqMax: 16,
+});
+
 export interface DecideInput {
   matches: readonly Match[];
+  /** The fused rule; without one, matches count as the lists report them (near misses never). */
+  rule?: DetectionRule;
+  /** Quality of the content's canonical PDQ hash, for `rule.lowQualityPdqMax`. */
+  pdqQuality?: number;
   /** Set when the pixels could not be hashed (exact digests may still have matched). */
   unscannable?: UnscannableReason;
   unscannablePolicy: UnscannablePolicy;
 }
 
-export function decide({ matches, unscannable, unscannablePolicy }: DecideInput): Decision {
+export function decide({ matches: reported, rule, pdqQuality, unscannable, unscannablePolicy }: DecideInput): Decision {
+  const matches = rule ? applyRule(reported, rule, pdqQuality) : reported.filter((m) => !m.nearMiss);
   const allowHits = matches.filter((m) => m.action === 'allow');
   const actionable = matches.filter((m) => m.action !== 'allow');
   const suppressed = actionable.filter((hit) => allowHits.some((allow) => suppresses(allow, hit)));
-  const hits = actionable.filter((hit) => !suppressed.includes(hit)).sort(byStrength);
+  const hits = onePerEntry(actionable.filter((hit) => !suppressed.includes(hit)).sort(byStrength));
 
   if (hits.length > 0) {
     const decisive = hits[0]!;
@@ -41,6 +79,46 @@ export function decide({ matches, unscannable, unscannablePolicy }: DecideInput)
 }
 
 /**
+ * The hits that count under the fused rule. A hit that counts only because the other algorithm
+ * hit the same entry is kept with `corroborated` set; the corroborating hit is kept too, so the
+ * evidence shows both distances.
+ */
+export function applyRule(matches: readonly Match[], rule: DetectionRule, pdqQuality?: number): Match[] {
+  const ranked = matches.map((m) => ({ m, standing: standing(m, rule, pdqQuality) })).filter(({ standing }) => standing !== 'out');
+  // Pairs: the same entry id (lists delivering several hashes per item share it), the same query, the same side (allow or not).
+  const pairKey = (m: Match) => (m.entryId === null ? null : `${m.action === 'allow'}|${m.query ?? ''}|${m.entryId}`);
+  const algorithmsByKey = new Map<string, Set<string>>();
+  for (const { m } of ranked) {
+    const key = pairKey(m);
+    if (key !== null) algorithmsByKey.set(key, (algorithmsByKey.get(key) ?? new Set()).add(m.algorithm));
+  }
+  const paired = (m: Match) => {
+    const key = pairKey(m);
+    const algorithms = key === null ? undefined : algorithmsByKey.get(key);
+    return algorithms !== undefined && algorithms.has('pdq') && algorithms.has('blockhash');
+  };
+  const out: Match[] = [];
+  for (const { m, standing } of ranked) {
+    if (standing === 'paired' && !paired(m)) continue;
+    out.push(standing === 'paired' ? { ...m, corroborated: true } : m);
+  }
+  return out;
+}
+
+/**
+ * What a hit can do under the rule: count `alone`, count only when `paired` with the other
+ * perceptual algorithm on the same entry, or nothing (`out`).
+ */
+function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined): 'alone' | 'paired' | 'out' {
+  const margin = m.algorithm === 'pdq' ? rule.corroboration.pdq : m.algorithm === 'blockhash' ? rule.corroboration.blockhash : 0;
+  if (m.distance > m.threshold + margin) return 'out';
+  if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
+  if (m.query !== undefined) return m.distance <= rule.extraMax.uncrop && !m.nearMiss ? 'alone' : 'out';
+  if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'out';
+  return m.nearMiss ? 'paired' : 'alone';
+}
+
+/**
  * Whether an allow-list hit overrides a list hit. An allow hit on the exact bytes (a digest, or
  * distance 0) says "this very content is known benign" and overrides everything. A near allow hit
  * overrides only near hits of its own algorithm that are no closer than it: the content is at
@@ -51,6 +129,22 @@ export function suppresses(allow: Match, hit: Match): boolean {
   if (allow.variant === 'exact' || allow.distance === 0) return true;
   if (hit.variant === 'exact') return false;
   return allow.algorithm === hit.algorithm && allow.distance <= hit.distance;
+}
+
+/**
+ * The strongest hit of each list entry: the canonical hashes and the extra queries may all find
+ * the same known image, and a verdict, a report or an audit names each entry once. Entries
+ * without an external id cannot be told apart and are all kept.
+ */
+function onePerEntry(sorted: Match[]): Match[] {
+  const seen = new Set<string>();
+  return sorted.filter((hit) => {
+    if (hit.entryId === null) return true;
+    const key = `${hit.listId}\u0000${hit.entryId}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 function byStrength(a: Match, b: Match): number {

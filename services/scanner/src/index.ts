@@ -2,8 +2,18 @@
 // gateway's synchronous check.
 export { createCheckCore, loadScanView, matchHitsJson, type CheckCoreDeps } from './check-core.ts';
 export { loadScannerConfig, ScannerConfig, unscannablePolicy } from './config.ts';
-export { ContentHashCache, fromImageHashes, toQuery, type StoredHashes } from './content-hashes.ts';
-export { checkVerdict, decide, suppresses, type Action, type Decision, type UnscannablePolicy } from './decide.ts';
+export { ContentHashCache, fromImageHashes, toQuery, toScanQuery, uncropSource, type StoredHashes } from './content-hashes.ts';
+export {
+  applyRule,
+  checkVerdict,
+  decide,
+  DEFAULT_DETECTION_RULE,
+  suppresses,
+  type Action,
+  type Decision,
+  type DetectionRule,
+  type UnscannablePolicy,
+} from './decide.ts';
 export { handleRescanRequested, handleUploadReceived } from './handlers.ts';
 export { createLaneScheduler, type Lane, type LaneScheduler } from './lane-scheduler.ts';
 export { newMatchId, newScanId, recordScan, type RecordOutcome, type ScanToRecord } from './record-scan.ts';

@@ -9,7 +9,7 @@ import type { Client } from '@vigil/db';
 import { createEvent, type Event, type Payload } from '@vigil/events';
 import type { ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
-import { packDihedral, type StoredHashes } from './content-hashes.ts';
+import { derivedHashes, packDihedral, type StoredHashes } from './content-hashes.ts';
 import type { Decision } from './decide.ts';
 
 type ObjectRef = Payload<'upload.received.v1'>['object'];
@@ -76,6 +76,7 @@ export async function recordScan(db: Queryable, scan: ScanToRecord): Promise<Rec
     md5: bytea(scan.hashes.md5), sha1: bytea(scan.hashes.sha1), pdq: bytea(scan.hashes.pdq),
     pdq_quality: scan.hashes.pdq ? (scan.hashes.pdqQuality ?? 0) : null,
     pdq_dihedral: bytea(packDihedral(scan.hashes.pdqDihedral)?.toString('hex')), blockhash: bytea(scan.hashes.blockhash),
+    derived_hashes: derivedHashes(scan.hashes),
     last_seen_at: scan.scannedAt.toISOString(), last_scan_id: scan.scanId,
   };
   const matchRow = matchId && decision.verdict === 'matched' && {

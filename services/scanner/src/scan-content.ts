@@ -7,8 +7,8 @@ import { createHash } from 'node:crypto';
 import type { UnscannableReason } from '@vigil/hashing';
 import type { ListRegistry, ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
-import { toQuery, fromImageHashes, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
-import { decide, type Decision, type UnscannablePolicy } from './decide.ts';
+import { toScanQuery, fromImageHashes, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
+import { decide, DEFAULT_DETECTION_RULE, type Decision, type DetectionRule, type UnscannablePolicy } from './decide.ts';
 import type { Lane, LaneScheduler } from './lane-scheduler.ts';
 
 const WORKER_ALGORITHMS = ['pdq', 'blockhash', 'sha1', 'md5'] as const;
@@ -17,6 +17,8 @@ export interface ContentScanner {
   hasher: LaneScheduler;
   cache: ContentHashCache;
   registry: Pick<ListRegistry, 'match'>;
+  /** The fused detection rule (extra queries, corroboration); DEFAULT_DETECTION_RULE when absent. */
+  detection?: DetectionRule;
 }
 
 export interface ContentScan {
@@ -26,18 +28,26 @@ export interface ContentScan {
   reused: boolean;
   matches: Match[];
   lists: ListVersionRef[];
+  /** The rule the matches were gathered under, which the decision applies. */
+  detection: DetectionRule;
   timings: { hashMs: number; matchMs: number };
 }
 
 export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, lane: Lane): Promise<ContentScan> {
   const started = performance.now();
+  const detection = scanner.detection ?? DEFAULT_DETECTION_RULE;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
   let hashes = await scanner.cache.get(sha256);
   const reused = hashes !== null;
   let unscannable: ContentScan['unscannable'];
   if (!hashes) {
     // SHA-256 is already computed above: the worker hashes the pixels and the other digests only.
-    const outcome = await scanner.hasher.hash(bytes, lane, { mode: 'fast', algorithms: WORKER_ALGORITHMS });
+    const outcome = await scanner.hasher.hash(bytes, lane, {
+      mode: 'fast',
+      algorithms: WORKER_ALGORITHMS,
+      framing: detection.region,
+      ...(detection.uncrop.length > 0 && { uncrop: detection.uncrop }),
+    });
     if (outcome.status === 'hashed') {
       hashes = fromImageHashes({ ...outcome.hashes, sha256 });
       scanner.cache.remember(hashes);
@@ -48,7 +58,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
     }
   }
   const hashed = performance.now();
-  const { matches, lists } = scanner.registry.match(toQuery(hashes));
+  const { matches, lists } = scanner.registry.match(toScanQuery(hashes, detection));
   const matched = performance.now();
   return {
     hashes,
@@ -56,6 +66,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
     reused,
     matches,
     lists,
+    detection,
     timings: { hashMs: hashed - started, matchMs: matched - hashed },
   };
 }
@@ -63,7 +74,13 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
 /** The verdict on scanned content; `null` is content too large to read (`unscannable: too_large`). */
 export function decideContent(content: ContentScan | null, unscannablePolicy: UnscannablePolicy): Decision {
   const unscannable = content ? content.unscannable?.reason : 'too_large';
-  return decide({ matches: content?.matches ?? [], ...(unscannable && { unscannable }), unscannablePolicy });
+  return decide({
+    matches: content?.matches ?? [],
+    ...(content && { rule: content.detection }),
+    ...(content?.hashes.pdqQuality !== undefined && { pdqQuality: content.hashes.pdqQuality }),
+    ...(unscannable && { unscannable }),
+    unscannablePolicy,
+  });
 }
 
 /** What a scan record takes from the content scan (nothing was read when it is null). */

@@ -2,7 +2,8 @@
 // uploaded into the upload bucket as a hosting product would store them and announced as
 // upload.received.v1 (the live lane); objects under s3://bucket/prefix are announced as
 // rescan.requested.v1 (the bulk lane). The scanner and actioner in this process do the rest;
-// this command waits for each object's verdict (and, for a match, its quarantine) and prints it.
+// this command waits for each object's verdict (and, for a match, its quarantine, its preserved
+// evidence and the report that covers it) and prints it.
 // Output names lists, distances and actions: never list contents, never image bytes.
 
 import { createReadStream } from 'node:fs';
@@ -30,6 +31,10 @@ export interface ScanLine {
   matches?: Array<{ list: string; listVersion: number; algorithm: string; distance: number; action: string; variant: string }>;
   reason?: string;
   quarantine?: { status: string; bucket?: string; key?: string; reason?: string };
+  /** The preserved copy, for a quarantined match. */
+  evidence?: { id: string; retainUntil: string };
+  /** The CyberTipline report that covers the match: filed (with the receiver's id), held (with why), or still queued. */
+  report?: { id: string; status: string; externalReportId?: string; reason?: string };
   error?: string;
 }
 
@@ -156,6 +161,12 @@ interface VerdictRow {
   q_bucket: string | null;
   q_key: string | null;
   q_reason: string | null;
+  e_id: string | null;
+  e_retain_until: Date | null;
+  r_id: string | null;
+  r_status: string | null;
+  r_reason: string | null;
+  r_external: string | null;
 }
 
 /**
@@ -173,16 +184,26 @@ async function awaitVerdicts(targets: ScanTarget[], deps: ScanDeps): Promise<Sca
       const { rows } = await deps.pool.query<VerdictRow>(
         `SELECT s.event_id, s.verdict, s.unscannable_reason, m.action,
                 ${matchHitsJson('s.match_id')} AS hits,
-                q.status AS q_status, q.quarantine_bucket AS q_bucket, q.quarantine_key AS q_key, q.reason AS q_reason
+                q.status AS q_status, q.quarantine_bucket AS q_bucket, q.quarantine_key AS q_key, q.reason AS q_reason,
+                e.id AS e_id, e.retain_until AS e_retain_until,
+                rp.id AS r_id, rp.status AS r_status, COALESCE(rp.held_reason, rp.last_error) AS r_reason, rp.external_report_id AS r_external
            FROM scans s
            LEFT JOIN matches m ON m.id = s.match_id
            LEFT JOIN quarantine_records q ON q.match_id = s.match_id
+           LEFT JOIN LATERAL (SELECT id, retain_until FROM evidence_items WHERE match_id = s.match_id ORDER BY preserved_at LIMIT 1) e ON true
+           LEFT JOIN LATERAL (SELECT report_id FROM report_files WHERE match_id = s.match_id ORDER BY created_at LIMIT 1) rf ON true
+           LEFT JOIN reports rp ON rp.id = rf.report_id
           WHERE s.event_id = ANY($1::uuid[])`,
         [[...pending.keys()]],
       );
+      const timedOut = Date.now() - lastProgress > deps.idleTimeoutMs;
       for (const row of rows) {
         const waitingForQuarantine = row.action !== null && row.action !== 'review' && !['applied', 'failed', 'released'].includes(row.q_status ?? '');
         if (waitingForQuarantine) continue;
+        // A quarantined match also waits for its evidence and its report (filed or held), unless
+        // the wait ran out: then it prints with what is known (its events are still worked).
+        const waitingForFollowUps = row.q_status === 'applied' && (row.e_id === null || !['filed', 'held', 'failed'].includes(row.r_status ?? ''));
+        if (waitingForFollowUps && !timedOut) continue;
         const target = pending.get(row.event_id)!;
         pending.delete(row.event_id);
         lastProgress = Date.now();
@@ -197,10 +218,14 @@ async function awaitVerdicts(targets: ScanTarget[], deps: ScanDeps): Promise<Sca
           ...(row.q_status && {
             quarantine: { status: row.q_status, ...(row.q_bucket && { bucket: row.q_bucket }), ...(row.q_key && { key: row.q_key }), ...(row.q_reason && { reason: row.q_reason }) },
           }),
+          ...(row.e_id && { evidence: { id: row.e_id, retainUntil: row.e_retain_until!.toISOString() } }),
+          ...(row.r_id && {
+            report: { id: row.r_id, status: row.r_status!, ...(row.r_external && { externalReportId: row.r_external }), ...(row.r_reason && { reason: row.r_reason }) },
+          }),
         });
       }
       if (pending.size === 0) break;
-      if (Date.now() - lastProgress > deps.idleTimeoutMs) {
+      if (timedOut) {
         for (const target of pending.values()) {
           deps.write({ object: target.display, error: `no verdict within ${Math.round(deps.idleTimeoutMs / 1000)} s; its event stays queued` });
           summary.failed++;

@@ -32,6 +32,29 @@ const Env = z.object({
   VIGIL_ACTIONER_CONCURRENCY: z.coerce.number().int().positive().default(4),
   /** How long the Postgres bus keeps events (the embedded default's topic retention). */
   VIGIL_BUS_RETENTION_HOURS: z.coerce.number().positive().default(24 * 7),
+  /** The evidence vault: a bucket with S3 Object Lock (created with it when missing). */
+  VIGIL_EVIDENCE_BUCKET: z.string().min(3).default('vigil-evidence'),
+  /** Days evidence is kept after the report's receipt: 365 at least (18 U.S.C. 2258A(h)). */
+  VIGIL_EVIDENCE_RETENTION_DAYS: z.coerce.number().int().min(365).default(365),
+  VIGIL_EVIDENCE_EXPIRY_MINUTES: z.coerce.number().positive().default(60),
+  /** Where reports go: `outbox` (files for manual submission, the default) or `ncmec` (the CyberTipline API). */
+  VIGIL_REPORT_SINK: z.enum(['outbox', 'ncmec']).default('outbox'),
+  VIGIL_REPORT_OUTBOX_DIR: z.string().min(1).optional(),
+  VIGIL_REPORT_WINDOW_HOURS: z.coerce.number().positive().default(24),
+  VIGIL_REPORT_GROUP_DELAY_MS: z.coerce.number().int().min(0).default(5000),
+  VIGIL_REPORT_PUBLICLY_AVAILABLE: z.enum(['true', 'false']).default('false'),
+  /** The reporting person NCMEC contacts (required to file; reports are held until set). */
+  VIGIL_REPORTER_FIRST_NAME: z.string().min(1).optional(),
+  VIGIL_REPORTER_LAST_NAME: z.string().min(1).optional(),
+  VIGIL_REPORTER_EMAIL: z.string().min(1).optional(),
+  VIGIL_REPORTER_PHONE: z.string().min(1).optional(),
+  VIGIL_REPORTER_COMPANY: z.string().min(1).optional(),
+  VIGIL_REPORTER_ESP_SERVICE: z.string().min(1).optional(),
+  /** `test` (exttest.cybertip.org) or `production` (report.cybertip.org); NCMEC_URL overrides both. */
+  NCMEC_ENV: z.enum(['test', 'production']).default('test'),
+  NCMEC_URL: z.string().url().optional(),
+  NCMEC_USERNAME: z.string().min(1).optional(),
+  NCMEC_PASSWORD: z.string().min(1).optional(),
 });
 
 export interface RuntimeConfig {
@@ -59,14 +82,27 @@ export interface RuntimeConfig {
   gateway: { host: string; port: number; tokens?: string };
   actionerConcurrency: number;
   busRetentionMs: number;
+  evidence: { bucket: string; retentionDays: number; expiryIntervalMs: number };
+  reports: {
+    sink: { kind: 'outbox'; dir: string } | { kind: 'ncmec'; baseUrl: string; username: string; password: string };
+    windowMs: number;
+    groupDelayMs: number;
+    publiclyAvailable: boolean;
+    reporter: {
+      reportingPerson: { firstName?: string; lastName?: string; email?: string; phone?: string };
+      companyName?: string;
+      espService?: string;
+    };
+  };
 }
 
 export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
   const parsed = Env.safeParse(env);
   if (!parsed.success) throw new Error(`configuration: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   const e = parsed.data;
+  const home = e.VIGIL_HOME ?? join(homedir(), '.vigil');
   return {
-    home: e.VIGIL_HOME ?? join(homedir(), '.vigil'),
+    home,
     ...(e.DATABASE_URL && { databaseUrl: e.DATABASE_URL }),
     ...(e.KAFKA_BROKERS && {
       kafka: {
@@ -94,5 +130,30 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     gateway: { host: e.VIGIL_GATEWAY_HOST, port: e.VIGIL_GATEWAY_PORT, ...(e.VIGIL_GATEWAY_TOKENS && { tokens: e.VIGIL_GATEWAY_TOKENS }) },
     actionerConcurrency: e.VIGIL_ACTIONER_CONCURRENCY,
     busRetentionMs: e.VIGIL_BUS_RETENTION_HOURS * 60 * 60 * 1000,
+    evidence: { bucket: e.VIGIL_EVIDENCE_BUCKET, retentionDays: e.VIGIL_EVIDENCE_RETENTION_DAYS, expiryIntervalMs: e.VIGIL_EVIDENCE_EXPIRY_MINUTES * 60 * 1000 },
+    reports: {
+      sink: reportSink(e, home),
+      windowMs: e.VIGIL_REPORT_WINDOW_HOURS * 60 * 60 * 1000,
+      groupDelayMs: e.VIGIL_REPORT_GROUP_DELAY_MS,
+      publiclyAvailable: e.VIGIL_REPORT_PUBLICLY_AVAILABLE === 'true',
+      reporter: {
+        reportingPerson: {
+          ...(e.VIGIL_REPORTER_FIRST_NAME && { firstName: e.VIGIL_REPORTER_FIRST_NAME }),
+          ...(e.VIGIL_REPORTER_LAST_NAME && { lastName: e.VIGIL_REPORTER_LAST_NAME }),
+          ...(e.VIGIL_REPORTER_EMAIL && { email: e.VIGIL_REPORTER_EMAIL }),
+          ...(e.VIGIL_REPORTER_PHONE && { phone: e.VIGIL_REPORTER_PHONE }),
+        },
+        ...(e.VIGIL_REPORTER_COMPANY && { companyName: e.VIGIL_REPORTER_COMPANY }),
+        ...(e.VIGIL_REPORTER_ESP_SERVICE && { espService: e.VIGIL_REPORTER_ESP_SERVICE }),
+      },
+    },
   };
+}
+
+/** The report sink: the outbox under VIGIL_HOME by default; the NCMEC API needs its credentials. */
+function reportSink(e: z.infer<typeof Env>, home: string): RuntimeConfig['reports']['sink'] {
+  if (e.VIGIL_REPORT_SINK === 'outbox') return { kind: 'outbox', dir: e.VIGIL_REPORT_OUTBOX_DIR ?? join(home, 'reports-outbox') };
+  if (!e.NCMEC_USERNAME || !e.NCMEC_PASSWORD) throw new Error('configuration: VIGIL_REPORT_SINK=ncmec needs NCMEC_USERNAME and NCMEC_PASSWORD');
+  const baseUrl = e.NCMEC_URL ?? (e.NCMEC_ENV === 'production' ? 'https://report.cybertip.org/ispws' : 'https://exttest.cybertip.org/ispws');
+  return { kind: 'ncmec', baseUrl, username: e.NCMEC_USERNAME, password: e.NCMEC_PASSWORD };
 }

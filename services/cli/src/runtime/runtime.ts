@@ -7,16 +7,20 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createActioner, subscribeActioner } from '@vigil/actioner';
+import { startEvidenceService } from '@vigil/evidence';
 import { BUS_MIGRATIONS, KafkaBus, PostgresBus, type Bus, type Subscription } from '@vigil/bus';
 import { createOutboxRelay, openDatabase, type Database, type Logger } from '@vigil/db';
 import { buildGateway, hashTokenSecret, parseTokens, SCOPES, type GatewayToken } from '@vigil/gateway';
 import { createHashPool, type HashPool } from '@vigil/hashing';
-import { ListRegistry } from '@vigil/lists';
+import { ListRegistry, PgListStore } from '@vigil/lists';
+import { createCorpusLookup, createListsAdmin, startRetroService, startSourceSync } from '@vigil/hashlists';
+import { NcmecSink, OutboxSink, startReporter, type ReportSink } from '@vigil/reporter';
 import { createCheckCore, createContentScanner, loadScannerConfig, startScanner, unscannablePolicy, type ScannerService } from '@vigil/scanner';
 import { FsObjectStore, S3ObjectStore, type ObjectStore } from '@vigil/storage';
 import type { RuntimeConfig } from './config.ts';
+import { listSourcesFrom } from './list-sources.ts';
 
-export const ROLES = ['scanner', 'actioner', 'gateway'] as const;
+export const ROLES = ['scanner', 'actioner', 'gateway', 'evidence', 'reporter', 'hashlists'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface Runtime {
@@ -31,7 +35,12 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function startRuntime(config: RuntimeConfig, roles: readonly Role[], env: NodeJS.ProcessEnv, log: Logger): Promise<Runtime> {
+/** Adapters a caller supplies instead of the configured ones (tests wrap the store to watch it). */
+export interface RuntimeOverrides {
+  store?: ObjectStore;
+}
+
+export async function startRuntime(config: RuntimeConfig, roles: readonly Role[], env: NodeJS.ProcessEnv, log: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
     for (const closer of closers.reverse()) {
@@ -58,7 +67,7 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     if (bus instanceof KafkaBus) await bus.ensureTopics();
     if (bus instanceof PostgresBus) closers.push(schedulePrune(bus, config.busRetentionMs, log));
 
-    const store = openStore(config);
+    const store = overrides.store ?? openStore(config);
     closers.push(() => store.close());
     // One copy per match key, so the quarantine bucket needs no versioning (not every S3 API has it).
     await store.ensureBucket(config.quarantineBucket);
@@ -93,6 +102,9 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
             pool: database.pool, store, scanner, registry, quarantineBucket: config.quarantineBucket, maxBytes: scannerConfig.maxBytes,
             fetchTimeoutMs: scannerConfig.fetchTimeoutMs, unscannablePolicy: unscannablePolicy(scannerConfig), producer: 'gateway', now: () => new Date(),
           }),
+          // Trusted-reporter lookups answer from stored hashes (a head per match, never bytes); list imports are audited.
+          corpus: { lookup: createCorpusLookup({ pool: database.pool, store }) },
+          listsAdmin: createListsAdmin(database.pool),
           tokens: tokens.tokens,
           logger: false,
         });
@@ -104,6 +116,32 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       const actioner = createActioner({ pool: database.pool, store, quarantineBucket: config.quarantineBucket, logger: log });
       const subscription: Subscription = await subscribeActioner(bus, actioner, { concurrency: config.actionerConcurrency });
       closers.push(() => subscription.stop());
+    }
+    if (roles.includes('evidence')) {
+      const evidence = await startEvidenceService({
+        bus, pool: database.pool, store, evidenceBucket: config.evidence.bucket, retention: { days: config.evidence.retentionDays },
+        expiryIntervalMs: config.evidence.expiryIntervalMs, logger: log,
+      });
+      closers.push(() => evidence.stop());
+    }
+    if (roles.includes('reporter')) {
+      const sink: ReportSink = config.reports.sink.kind === 'ncmec' ? new NcmecSink(config.reports.sink) : new OutboxSink(config.reports.sink.dir);
+      const reporter = await startReporter({
+        bus, pool: database.pool, store, sink, reporter: config.reports.reporter, logger: log, windowMs: config.reports.windowMs,
+        groupDelayMs: config.reports.groupDelayMs, publiclyAvailable: config.reports.publiclyAvailable,
+      });
+      closers.push(() => reporter.stop());
+    }
+    if (roles.includes('hashlists')) {
+      // Retro-matching of each new list version, in its own consumer group: never reads an object.
+      const retro: Subscription = await startRetroService({ bus, pool: database.pool, logger: log.child({ component: 'hashlists' }) });
+      closers.push(() => retro.stop());
+      // Lists kept current from their sources (VIGIL_LIST_SOURCES); each version written is retro-matched above.
+      const sources = listSourcesFrom(env);
+      if (sources.length > 0) {
+        const scheduler = startSourceSync({ pool: database.pool, store: new PgListStore(database.pool), logger: log.child({ component: 'list-sources' }) }, sources);
+        closers.push(() => scheduler.stop());
+      }
     }
     log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl }, 'vigil running');
     return { database, bus, store, registry, gatewayUrl, localTokenFile, close };

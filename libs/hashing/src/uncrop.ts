@@ -1,0 +1,65 @@
+// Crop compensation: the PDQ of an image re-expanded to the size its original would have if it
+// were the centre `kept` x `kept` of it, the missing margins filled by repeating the edges. A
+// centred crop of a few percent scales every DCT frequency PDQ keeps and moves it tens of bits
+// away from its original; re-expanded at the right scale, the shared centre lines up again and
+// only the thin invented margins differ. An extra query, never the canonical hash. Pure.
+
+import type { Hex256 } from './hash256.ts';
+import { pdqFromShrunkLuma, type LumaImage } from './pdq.ts';
+
+/** Re-expansion works on a copy of at most this many pixels a side (PDQ samples a 64x64 grid). */
+const WORKING_SIDE = 256;
+
+export interface UncroppedPdq {
+  /** The share of each side the query is assumed to have kept (0.95: a 5% crop). */
+  kept: number;
+  pdq: Hex256;
+  pdqQuality: number;
+}
+
+/**
+ * PDQ of `luma` (a shrink of a `sourceWidth` x `sourceHeight` image, or the image itself) as the
+ * centre `kept` of a larger picture, for each `kept` in (0, 1).
+ */
+export function uncroppedPdq(luma: LumaImage, sourceWidth: number, sourceHeight: number, kept: readonly number[]): UncroppedPdq[] {
+  const factor = Math.max(1, Math.floor(Math.max(luma.width, luma.height) / WORKING_SIDE));
+  const small = boxShrinkLuma(luma, factor);
+  return kept.map((share) => {
+    if (!(share > 0 && share < 1)) throw new RangeError('kept must be between 0 and 1');
+    const padded = padEdges(small, share);
+    const pdq = pdqFromShrunkLuma(padded, Math.max(padded.width, Math.round(sourceWidth / share)), Math.max(padded.height, Math.round(sourceHeight / share)));
+    return { kept: share, pdq: pdq.hash, pdqQuality: pdq.quality };
+  });
+}
+
+/** The image centred on a canvas `1 / kept` times its size, edge pixels repeated outwards. */
+export function padEdges(luma: LumaImage, kept: number): LumaImage {
+  const width = Math.round(luma.width / kept);
+  const height = Math.round(luma.height / kept);
+  const dx = Math.floor((width - luma.width) / 2);
+  const dy = Math.floor((height - luma.height) / 2);
+  const data = new Float32Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const row = Math.min(luma.height - 1, Math.max(0, y - dy)) * luma.width;
+    for (let x = 0; x < width; x++) data[y * width + x] = luma.data[row + Math.min(luma.width - 1, Math.max(0, x - dx))]!;
+  }
+  return { data, width, height };
+}
+
+function boxShrinkLuma(luma: LumaImage, factor: number): LumaImage {
+  if (factor <= 1) return luma;
+  const width = Math.ceil(luma.width / factor);
+  const height = Math.ceil(luma.height / factor);
+  const data = new Float32Array(width * height);
+  const counts = new Float32Array(width * height);
+  for (let y = 0; y < luma.height; y++) {
+    const out = Math.floor(y / factor) * width;
+    for (let x = 0; x < luma.width; x++) {
+      const o = out + Math.floor(x / factor);
+      data[o]! += luma.data[y * luma.width + x]!;
+      counts[o]!++;
+    }
+  }
+  for (let i = 0; i < data.length; i++) data[i]! /= counts[i]!;
+  return { data, width, height };
+}

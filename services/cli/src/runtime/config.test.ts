@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { loadRuntimeConfig } from './config.ts';
+
+describe('evidence and reporting configuration', () => {
+  it('defaults to a year of retention and the outbox under VIGIL_HOME', () => {
+    const config = loadRuntimeConfig({ VIGIL_HOME: '/srv/vigil' });
+    expect(config.evidence).toEqual({ bucket: 'vigil-evidence', retentionDays: 365, expiryIntervalMs: 60 * 60 * 1000 });
+    expect(config.reports.sink).toEqual({ kind: 'outbox', dir: '/srv/vigil/reports-outbox' });
+    expect(config.reports.reporter).toEqual({ reportingPerson: {} });
+  });
+
+  it('refuses retention shorter than the statutory year', () => {
+    expect(() => loadRuntimeConfig({ VIGIL_EVIDENCE_RETENTION_DAYS: '90' })).toThrow(/VIGIL_EVIDENCE_RETENTION_DAYS/);
+  });
+
+  it('needs credentials for the NCMEC sink and picks the test endpoint unless told otherwise', () => {
+    expect(() => loadRuntimeConfig({ VIGIL_REPORT_SINK: 'ncmec' })).toThrow(/NCMEC_USERNAME and NCMEC_PASSWORD/);
+    const creds = { VIGIL_REPORT_SINK: 'ncmec', NCMEC_USERNAME: 'u', NCMEC_PASSWORD: 'p' };
+    expect(loadRuntimeConfig(creds).reports.sink).toEqual({ kind: 'ncmec', baseUrl: 'https://exttest.cybertip.org/ispws', username: 'u', password: 'p' });
+    expect(loadRuntimeConfig({ ...creds, NCMEC_ENV: 'production' }).reports.sink).toMatchObject({ baseUrl: 'https://report.cybertip.org/ispws' });
+  });
+});
