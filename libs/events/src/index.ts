@@ -14,4 +14,5 @@ export {
   type Payload,
   type PoisonReason,
 } from './catalog.ts';
+export { nameBasedUuid } from './name-uuid.ts';
 export * as Schemas from './schemas.ts';

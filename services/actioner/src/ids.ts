@@ -3,6 +3,7 @@
 // instead of making new ones. Pure (hashing only).
 
 import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '@vigil/events';
 
 /** Ids travel in events, whose schema caps them at 200 characters. */
 const MAX_ID = 200;
@@ -28,9 +29,5 @@ export function eventIdFor(type: string, matchId: string): string {
 }
 
 export function uuidV5(name: string): string {
-  const bytes = createHash('sha1').update(NAMESPACE).update(name, 'utf8').digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameBasedUuid(NAMESPACE, name);
 }

@@ -126,29 +126,14 @@ export async function listEvidence(db: Db, options: ListEvidenceOptions = {}): P
   return rows.map(toRecord);
 }
 
-export interface NewEvidence {
-  id: string;
-  evidenceRequestId: string;
-  matchId: string;
+/** A record as first written: no hold yet; the report receipt, if already known, comes whole. */
+export type NewEvidence = Omit<EvidenceRecord, 'quarantineId' | 'legalHold' | 'legalHoldReason' | 'reportId' | 'externalReportId' | 'reportedAt' | 'uploaderAccount'> & {
   quarantineId: string;
-  tenantId: string;
-  bucket: string;
-  key: string;
-  versionId: string | null;
-  location: { bucket: string; key: string; versionId: string | null };
-  manifestKey: string;
-  manifestVersionId: string | null;
-  manifestSha256: string;
-  sha256: string;
-  size: number;
-  retainUntil: Date;
-  retentionBasis: RetentionBasis;
   reportReceipt: { reportId: string; externalReportId: string | null; receivedAt: Date } | null;
   uploader: { accountId: string; ip: string | null; userAgent: string | null } | null;
   uploadedAt: Date | null;
   detectedAt: Date;
-  preservedAt: Date;
-}
+};
 
 /** Inserts once per evidence request; null when a concurrent delivery already did. */
 export async function insertEvidence(client: Client, e: NewEvidence): Promise<EvidenceRecord | null> {

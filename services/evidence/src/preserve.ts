@@ -9,7 +9,7 @@
 
 import { createHash } from 'node:crypto';
 import { appendAudit, enqueue, handleOnce, type Logger, type Pool } from '@vigil/db';
-import { createEvent, type Event, type Payload } from '@vigil/events';
+import { createEvent, nameBasedUuid, type Event, type Payload } from '@vigil/events';
 import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
 import { digestObject, sha256Hex, type ObjectDigests } from './digests.ts';
 import {
@@ -254,9 +254,5 @@ function preservedEvent(request: Event<'evidence.requested.v1'>, record: Evidenc
 
 /** A name-based uuid (v5 layout) so a redo enqueues the same event id, which the outbox skips. */
 export function uuidFromName(name: string): string {
-  const bytes = createHash('sha1').update('vigil-evidence').update(name, 'utf8').digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameBasedUuid('vigil-evidence', name);
 }

@@ -4,6 +4,7 @@
 // slot's next report (seq 2, 3, ...).
 
 import { createHash } from 'node:crypto';
+import { nameBasedUuid } from '@vigil/events';
 
 export const DEFAULT_WINDOW_MS = 24 * 60 * 60 * 1000;
 const MAX_ID = 200;
@@ -33,9 +34,5 @@ function capped(value: string, prefix: string): string {
 
 /** A name-based uuid (v5 layout): the same event id on every redo, which the outbox skips. */
 export function uuidFromName(name: string): string {
-  const bytes = createHash('sha1').update('vigil-reporter').update(name, 'utf8').digest().subarray(0, 16);
-  bytes[6] = (bytes[6]! & 0x0f) | 0x50;
-  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
-  const hex = bytes.toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  return nameBasedUuid('vigil-reporter', name);
 }

@@ -93,6 +93,32 @@ export function toQuery(hashes: StoredHashes): QueryHashes {
   };
 }
 
+/** The hash columns of a content_hashes row. */
+export interface ContentHashesRow {
+  sha256: Buffer;
+  sha1: Buffer | null;
+  md5: Buffer | null;
+  pdq: Buffer | null;
+  pdq_quality: number | null;
+  pdq_dihedral: Buffer | null;
+  blockhash: Buffer | null;
+  derived_hashes?: unknown;
+}
+
+/** A content_hashes row as the hashes the scanner (and retro-matching) match with. */
+export function storedHashesOf(row: ContentHashesRow): StoredHashes {
+  const pdq = row.pdq?.toString('hex');
+  return {
+    sha256: row.sha256.toString('hex'),
+    ...(row.sha1 && { sha1: row.sha1.toString('hex') }),
+    ...(row.md5 && { md5: row.md5.toString('hex') }),
+    ...(pdq && { pdq, pdqQuality: row.pdq_quality ?? 0 }),
+    ...(pdq && row.pdq_dihedral && { pdqDihedral: unpackDihedral(pdq, row.pdq_dihedral) }),
+    ...(row.blockhash && { blockhash: row.blockhash.toString('hex') }),
+    ...fromDerivedHashes(row.derived_hashes),
+  };
+}
+
 /** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
 export function derivedHashes(hashes: StoredHashes): { region?: StoredHashes['region']; uncropped?: StoredHashes['uncropped'] } | null {
   if (!hashes.region && !hashes.uncropped) return null;
@@ -164,16 +190,7 @@ export class ContentHashCache {
     );
     const row = rows[0];
     if (!row) return null;
-    const pdq = row.pdq?.toString('hex');
-    const hashes: StoredHashes = {
-      sha256,
-      ...(row.sha1 && { sha1: row.sha1.toString('hex') }),
-      ...(row.md5 && { md5: row.md5.toString('hex') }),
-      ...(pdq && { pdq, pdqQuality: row.pdq_quality ?? 0 }),
-      ...(pdq && row.pdq_dihedral && { pdqDihedral: unpackDihedral(pdq, row.pdq_dihedral) }),
-      ...(row.blockhash && { blockhash: row.blockhash.toString('hex') }),
-      ...fromDerivedHashes(row.derived_hashes),
-    };
+    const hashes = storedHashesOf({ ...row, sha256: Buffer.from(sha256, 'hex') });
     this.remember(hashes);
     return hashes;
   }

@@ -10,13 +10,12 @@
 // nothing twice (the scan's event id is derived from list, version and content). Logs ids and
 // counts only: never hashes of list entries.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { appendAudit, enqueue, silentLogger, withTransaction, type Client, type Logger, type Pool } from '@vigil/db';
-import { DIHEDRAL_NAMES, type DihedralName } from '@vigil/hashing';
-import { createEvent, type Event, type Payload } from '@vigil/events';
+import { createEvent, nameBasedUuid, type Event, type Payload } from '@vigil/events';
 import { loadListHeads, streamListEntries, type ListHead } from '@vigil/lists';
 import { isPerceptual, ListMatcher, type Match, type MatchAlgorithm, type QueryHashes } from '@vigil/matching';
-import { decide } from '@vigil/scanner';
+import { decide, storedHashesOf, toQuery } from '@vigil/scanner';
 import { DEFAULT_BREAKER, trippedEntries, type BreakerPolicy } from './breaker.ts';
 import { readCorpusPage, type CorpusPage } from './corpus-pages.ts';
 import { DeltaIndex, type DeltaEntry, type DeltaHit } from './delta-index.ts';
@@ -74,7 +73,6 @@ export interface RetroSummary {
 const RETRO_NAMESPACE = 'vigil:retro';
 /** pg_advisory_lock class of retro runs (outbox keys use 0x766968, migrations 0x766967). */
 const RETRO_LOCK_CLASS = 0x766972;
-const STORED_VARIANTS = DIHEDRAL_NAMES.filter((name) => name !== 'orig');
 
 /** Runs (or resumes) the retro-match of one list version to completion. Idempotent. */
 export async function runRetroMatch(deps: RetroDeps, request: RetroRequest): Promise<RetroSummary> {
@@ -511,27 +509,11 @@ async function recordRetroMatches(
 
 /** A UUID fixed by (list, version, content): a re-run finds the scan it already wrote. */
 export function retroEventId(listId: string, version: number, contentId: string): string {
-  const hex = createHash('sha256').update(`${RETRO_NAMESPACE}:${listId}:${version}:${contentId}`).digest('hex');
-  // RFC 9562 version 8 (custom), variant 10.
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+  return nameBasedUuid(RETRO_NAMESPACE, `${listId}:${version}:${contentId}`);
 }
 
 function queryOf(row: CandidateContent): QueryHashes {
-  const pdq = row.pdq?.toString('hex');
-  const trusted = pdq !== undefined && (row.pdq_quality ?? 0) >= 50;
-  let pdqDihedral: Partial<Record<DihedralName, string>> | undefined;
-  if (trusted && row.pdq_dihedral) {
-    pdqDihedral = { orig: pdq };
-    STORED_VARIANTS.forEach((name, i) => (pdqDihedral![name] = row.pdq_dihedral!.subarray(i * 32, i * 32 + 32).toString('hex')));
-  }
-  return {
-    sha256: row.sha256.toString('hex'),
-    ...(row.md5 && { md5: row.md5.toString('hex') }),
-    ...(row.sha1 && { sha1: row.sha1.toString('hex') }),
-    ...(trusted && { pdq }),
-    ...(pdqDihedral && { pdqDihedral }),
-    ...(row.blockhash && { blockhash: row.blockhash.toString('hex') }),
-  };
+  return toQuery(storedHashesOf(row));
 }
 
 /** Enabled allow lists, loaded for this run: their hits suppress retro hits as at scan time. */
