@@ -24,6 +24,7 @@ import { kafkaTimings, resolveKafka, resolvePostgres, resolveS3 } from '@vigil/t
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoImage } from '../hashlists/demo/build-demo-list.mjs';
 import { startFakeNcmec, type FakeNcmec } from '../services/reporter/test/fake-ncmec.ts';
+import { waitFor } from './wait-for.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const postgres = await resolvePostgres('evidence and reporting end-to-end tests');
@@ -36,16 +37,6 @@ const s3Service = s3.available ? s3.service : undefined;
 
 const DAY = 24 * 60 * 60 * 1000;
 const REPORTER = { VIGIL_REPORTER_FIRST_NAME: 'Ada', VIGIL_REPORTER_LAST_NAME: 'Lovelace', VIGIL_REPORTER_EMAIL: 'trust@example.org', VIGIL_REPORTER_COMPANY: 'Example Hosting' };
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 interface Sent {
   command: string;
@@ -85,6 +76,7 @@ function suite(kind: 'embedded' | 'distributed', available: boolean) {
         DATABASE_URL: await pgService!.createDatabase(),
         VIGIL_HASH_THREADS: '1',
         VIGIL_LIST_REFRESH_MS: '500',
+        VIGIL_METRICS_PORT: '0',
         VIGIL_EVIDENCE_BUCKET: evidenceBucket,
         VIGIL_REPORT_GROUP_DELAY_MS: '300',
         ...REPORTER,

@@ -17,6 +17,7 @@ import { PgListStore } from '@vigil/lists';
 import { encode, naturalScene } from '@vigil/testkit';
 import { kafkaTimings, resolveKafka, resolvePostgres, resolveS3 } from '@vigil/testkit/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './wait-for.ts';
 
 const postgres = await resolvePostgres('pipeline end-to-end tests');
 const kafka = await resolveKafka({ suite: 'pipeline end-to-end on Kafka + S3 (test/pipeline.test.ts)' });
@@ -24,22 +25,14 @@ const s3 = await resolveS3({ suite: 'pipeline end-to-end on Kafka + S3 (test/pip
 
 const FOLLOW_UPS = ['quarantine.applied.v1', 'evidence.requested.v1', 'report.requested.v1'] as const;
 
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
 async function backendEnv(kind: 'embedded' | 'distributed'): Promise<NodeJS.ProcessEnv> {
   const base = {
     VIGIL_HOME: await mkdtemp(join(tmpdir(), 'vigil-e2e-')),
     DATABASE_URL: await (postgres.available ? postgres.service.createDatabase() : Promise.resolve('')),
     VIGIL_HASH_THREADS: '2',
     VIGIL_LIST_REFRESH_MS: '500',
+    // Test files run in parallel: an ephemeral metrics port each.
+    VIGIL_METRICS_PORT: '0',
   };
   if (kind === 'embedded' || !kafka.available || !s3.available) return base;
   const t = kafkaTimings(kafka.service.source);
@@ -151,6 +144,18 @@ function pipelineSuite(kind: 'embedded' | 'distributed', available: boolean) {
         [event.id, bucket],
       );
       expect(counts.rows[0]).toEqual({ scans: 1, quarantines: 1 });
+
+      // The process's metrics listener counted the same: one matched scan, one quarantine applied.
+      expect(runtime.metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const res = await fetch(runtime.metricsUrl!);
+      expect(res.headers.get('content-type')).toContain('text/plain');
+      const text = await res.text();
+      expect(text).toContain('vigil_scans_total{verdict="matched",lane="live",source="workers"} 1');
+      expect(text).toContain('vigil_matches_total{list="e2e-demo-pdq",action="quarantine",trigger="live"} 1');
+      expect(text).toContain('vigil_quarantine_operations_total{outcome="applied"} 1');
+      expect(text).toContain('vigil_list_version{list="e2e-demo-pdq"} 1');
+      expect(text).toMatch(/^vigil_scan_end_to_end_seconds_count\{lane="live"\} 1$/m);
+      expect(text).toContain('process_resident_memory_bytes');
     });
 
     it('leaves a clean image alone and gives a truncated file an unscannable verdict with its reason', async () => {

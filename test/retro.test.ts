@@ -19,21 +19,12 @@ import { encode, naturalScene } from '@vigil/testkit';
 import { resolvePostgres } from '@vigil/testkit/services';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { waitFor } from './wait-for.ts';
 
 const postgres = await resolvePostgres('retro-matching end-to-end tests');
 const REPORTER_SECRET = 'trusted-reporter-secret-for-tests-only';
 const ADMIN_SECRET = 'list-admin-secret-for-tests-only';
 const sha256hex = (text: string) => createHash('sha256').update(text).digest('hex');
-
-async function waitFor<T>(probe: () => Promise<T | undefined | null | false>, timeoutMs: number, what: string): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Every get/getBytes the services make, by bucket and key: the retro-match must make none. */
 function countingStore(inner: ObjectStore): { store: ObjectStore; reads: Array<{ bucket: string; key: string }> } {
@@ -79,6 +70,7 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
       VIGIL_HASH_THREADS: '2',
       VIGIL_LIST_REFRESH_MS: '500',
       VIGIL_GATEWAY_PORT: '0',
+      VIGIL_METRICS_PORT: '0',
       VIGIL_GATEWAY_TOKENS: JSON.stringify([
         { id: 'arachnid', sha256: sha256hex(REPORTER_SECRET), scopes: ['trusted:lookup'], tenants: ['tenant-e2e'] },
         { id: 'list-admin', sha256: sha256hex(ADMIN_SECRET), scopes: ['lists:admin'], tenants: '*' },

@@ -69,7 +69,7 @@ describe('vigil scan and vigil serve on the embedded default (built binary)', ()
     let stderr = '';
 
     beforeAll(async () => {
-      server = spawn(vigil, ['serve'], { env: { ...env, VIGIL_GATEWAY_PORT: '0', VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      server = spawn(vigil, ['serve'], { env: { ...env, VIGIL_GATEWAY_PORT: '0', VIGIL_METRICS_PORT: '0', VIGIL_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'pipe'] });
       server.stderr!.on('data', (chunk) => (stderr += chunk));
       const deadline = Date.now() + 120_000;
       while (!/gateway listening on (\S+) /.test(stderr)) {
@@ -89,6 +89,20 @@ describe('vigil scan and vigil serve on the embedded default (built binary)', ()
 
     const check = async (bytes: Buffer, auth = `Bearer ${token}`) =>
       fetch(`${url}/v1/check?tenant=acme&bucket=media&key=u/1.jpg&account=user-7`, { method: 'POST', headers: { authorization: auth, 'content-type': 'image/jpeg' }, body: bytes });
+
+    it('prints its metrics address, where the checks it answered are counted by verdict', async () => {
+      const metricsUrl = stderr.match(/metrics \(Prometheus\) at (\S+)/)?.[1];
+      expect(metricsUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+      const before = await (await fetch(metricsUrl!)).text();
+      const blockedBefore = Number(before.match(/^vigil_check_duration_seconds_count\{verdict="block"\} (\d+)$/m)?.[1] ?? 0);
+      expect((await (await check(await demoImage(5))).json()).verdict).toBe('block');
+      const after = await (await fetch(metricsUrl!)).text();
+      expect(after).toContain(`vigil_check_duration_seconds_count{verdict="block"} ${blockedBefore + 1}`);
+      expect(after).toMatch(/^vigil_scans_total\{verdict="matched",lane="check",source="gateway"\} \d+$/m);
+      // The serving process holds the gateway role: it exports the pipeline's state.
+      expect(after).toMatch(/^vigil_consumer_lag\{topic="upload.received.v1",group="scanner"\} \d+$/m);
+      expect(after).toMatch(/^vigil_quarantine_active \d+$/m);
+    });
 
     it('answers upload-time checks with the imported lists, and refuses a request without a token', async () => {
       expect((await fetch(`${url}/readyz`)).status).toBe(200);

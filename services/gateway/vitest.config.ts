@@ -1,3 +1,3 @@
 import { vigilVitestConfig } from '../../vitest.shared.ts';
 
-export default vigilVitestConfig();
+export default vigilVitestConfig({ postgres: true });

@@ -4,11 +4,11 @@
 
 import { createEvent, type Event } from '@vigil/events';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { deadLetter, done, retry, type Bus, type DeadLetter, type Handler, type Subscription } from './bus.ts';
+import { deadLetter, done, retry, type Bus, type DeadLetter, type DeadLetterListener, type Handler, type Subscription } from './bus.ts';
 
 export interface BusHarness {
   /** A new Bus on the shared backing service (a new client, as a second process would have). */
-  createBus(): Promise<Bus>;
+  createBus(options?: { onDeadLettered?: DeadLetterListener }): Promise<Bus>;
   /** Writes raw bytes to a topic, bypassing the catalog: how poison gets onto the bus. */
   publishRaw(topic: string, key: string, value: Uint8Array): Promise<void>;
   /** Rebalances can be slow on some backends (seconds on the Kafka mock). */
@@ -258,6 +258,37 @@ export function busContract(name: string, createHarness: () => Promise<BusHarnes
       const lag = await bus.lag([{ group, topic: TOPIC }]);
       expect(sum(lag)).toBe(4);
       expect(lag.every((p) => p.group === group && p.topic === TOPIC && BigInt(p.end) >= BigInt(p.committed ?? '0'))).toBe(true);
+    });
+
+    it('sums lag per topic and group, for given pairs and for the groups this bus consumed', async () => {
+      const { bus, run, group } = await setup();
+      const sub = await bus.subscribe({ topic: TOPIC, group }, async () => done);
+      await bus.publish([uploadEvent(run, 0)]);
+      await waitFor(async () => sum(await bus.lag([{ group, topic: TOPIC }])) === 0, harness!.timeoutMs, 'lag 0');
+      await sub.stop();
+      await bus.publish(Array.from({ length: 3 }, (_, n) => uploadEvent(run, n + 1)));
+      expect(await bus.consumerLag([{ group, topic: TOPIC }])).toEqual([{ topic: TOPIC, group, lag: 3 }]);
+      const all = await bus.consumerLag();
+      expect(all.filter((l) => l.group === group)).toEqual([{ topic: TOPIC, group, lag: 3 }]);
+      expect(all.some((l) => l.topic.endsWith('.dlq'))).toBe(false);
+    });
+
+    it('counts dead letters per source topic, and tells the listener of each', async () => {
+      harness ??= await createHarness();
+      const heard: DeadLetter[] = [];
+      const bus = await harness.createBus({ onDeadLettered: (letter) => heard.push(letter) });
+      open.push(bus);
+      const run = `${name}-${process.pid}-${Date.now()}-${counter++}`;
+      const depthOf = async () => (await bus.deadLetterDepth()).find((d) => d.topic === TOPIC)?.depth ?? 0;
+      const before = await depthOf();
+      await bus.subscribe({ topic: TOPIC, group: `g-${run}` }, only(run, async () => deadLetter('not ours to handle')));
+      await bus.publish([uploadEvent(run, 1, `${run}/a`), uploadEvent(run, 2, `${run}/b`)]);
+      // A new group reads the topic from its start: other tests' poison is dead-lettered (and heard) too.
+      const ours = () => heard.filter((l) => l.key?.includes(`${run}/`));
+      await waitFor(() => ours().length === 2, harness.timeoutMs, 'two dead letters heard');
+      expect(ours().map((l) => [l.topic, l.group, l.reason]).sort()).toEqual([[TOPIC, `g-${run}`, 'rejected'], [TOPIC, `g-${run}`, 'rejected']]);
+      await waitFor(async () => (await depthOf()) >= before + 2, harness.timeoutMs, 'depth grown by two');
+      expect((await bus.deadLetterDepth()).every((d) => !d.topic.endsWith('.dlq') && d.depth >= 0)).toBe(true);
     });
 
     it('shares partitions between members of a group: each event handled by exactly one', async () => {

@@ -80,6 +80,34 @@ export interface PartitionLag {
   readonly lag: number;
 }
 
+/** Events behind, summed over a topic's partitions, for one consumer group. */
+export interface ConsumerLag {
+  readonly topic: string;
+  readonly group: string;
+  readonly lag: number;
+}
+
+/** Events retained on a dead-letter topic, named by the topic they were consumed from. */
+export interface DeadLetterDepth {
+  readonly topic: string;
+  readonly depth: number;
+}
+
+/** Called once a dead letter is durable (metrics); must not throw. */
+export type DeadLetterListener = (letter: DeadLetter) => void;
+
+/** Per-partition lag summed per (topic, group), in a stable order. */
+export function sumLag(partitions: readonly PartitionLag[]): ConsumerLag[] {
+  const totals = new Map<string, { topic: string; group: string; lag: number }>();
+  for (const p of partitions) {
+    const key = `${p.group}\u0000${p.topic}`;
+    const entry = totals.get(key) ?? { topic: p.topic, group: p.group, lag: 0 };
+    entry.lag += p.lag;
+    totals.set(key, entry);
+  }
+  return [...totals.values()].sort((a, b) => a.group.localeCompare(b.group) || a.topic.localeCompare(b.topic));
+}
+
 /** Why an event sits on a dead-letter topic. */
 export type DeadLetterReason = PoisonReason | 'retries_exhausted' | 'rejected';
 
@@ -113,6 +141,14 @@ export interface Bus {
   subscribe<T extends EventType>(options: SubscribeOptions<T>, handler: Handler<T>): Promise<Subscription>;
   /** Lag per partition of every topic the given groups consume (or this bus's subscriptions). */
   lag(groups?: readonly { group: string; topic: string }[]): Promise<PartitionLag[]>;
+  /**
+   * Lag summed over partitions, per topic and group: of the given pairs, or else of every group
+   * the backing service knows (Postgres: committed offsets and members; Kafka: listGroups where
+   * the broker serves it, plus the groups this bus consumed). Dead-letter topics are left out.
+   */
+  consumerLag(groups?: readonly { group: string; topic: string }[]): Promise<ConsumerLag[]>;
+  /** Events retained on every dead-letter topic, by the topic they were consumed from. */
+  deadLetterDepth(): Promise<DeadLetterDepth[]>;
   /** Reads a dead-letter topic from the start (operators, tests, replay tooling). */
   readDeadLetters(topic: string, options?: { limit?: number; fromOffset?: string }): Promise<DeadLetter[]>;
   /** Drains every subscription, then flushes and disconnects. Idempotent. */
@@ -121,4 +157,13 @@ export interface Bus {
 
 export function dlqTopic(topic: string): string {
   return `${topic}.dlq`;
+}
+
+export function isDlqTopic(topic: string): boolean {
+  return topic.endsWith('.dlq');
+}
+
+/** The topic a dead-letter topic holds letters of. */
+export function sourceTopic(dlq: string): string {
+  return isDlqTopic(dlq) ? dlq.slice(0, -'.dlq'.length) : dlq;
 }

@@ -25,7 +25,7 @@ describe.skipIf(!kafka.available)('KafkaBus', () => {
     const producer = raw.producer({ createPartitioner: kafkajs.Partitioners.DefaultPartitioner });
     await producer.connect();
     return {
-      createBus: async () => new KafkaBus(busConfig(service), testLogger()),
+      createBus: async (options = {}) => new KafkaBus({ ...busConfig(service), ...options }, testLogger()),
       publishRaw: async (topic, key, value) => {
         await producer.send({ topic, acks: -1, messages: [{ key, value: Buffer.from(value) }] });
       },

@@ -7,6 +7,12 @@ import kafkajs, { type Admin, type ConsumerConfig, type KafkaConfig, type Produc
 import {
   DEFAULT_RETRY,
   dlqTopic,
+  isDlqTopic,
+  sourceTopic,
+  sumLag,
+  type ConsumerLag,
+  type DeadLetterDepth,
+  type DeadLetterListener,
   type Bus,
   type DeadLetter,
   type Handler,
@@ -68,6 +74,8 @@ export interface KafkaBusConfig {
   readonly readTimeoutMs?: number;
   /** A dead-letter reader left unused this long leaves its group (default 30 s). */
   readonly readerIdleMs?: number;
+  /** Told of each dead letter once the broker acknowledged it (metrics). */
+  readonly onDeadLettered?: DeadLetterListener;
 }
 
 const DEFAULT_CLIENT_RETRY: RetryOptions = { retries: 8, initialRetryTime: 100, maxRetryTime: 2000 };
@@ -186,6 +194,45 @@ export class KafkaBus implements Bus {
   }
 
   /**
+   * Without pairs: the groups the cluster lists (ListGroups; a broker or proxy that refuses it
+   * leaves only this bus's own), each with the topics it committed offsets for.
+   */
+  async consumerLag(groups?: readonly { group: string; topic: string }[]): Promise<ConsumerLag[]> {
+    this.assertOpen();
+    let pairs = groups;
+    if (!pairs) {
+      const found = new Map([...this.consumed].filter(([, pair]) => !isDlqTopic(pair.topic)));
+      const admin = await this.admin();
+      let listed: string[] = [];
+      try {
+        listed = (await admin.listGroups()).groups.filter((g) => g.protocolType === 'consumer' || g.protocolType === '').map((g) => g.groupId);
+      } catch (err) {
+        this.log.debug({ err }, 'listGroups refused; lag of this bus\'s own groups only');
+      }
+      for (const groupId of listed) {
+        for (const { topic } of await admin.fetchOffsets({ groupId })) {
+          if (!isDlqTopic(topic)) found.set(`${groupId}\u0000${topic}`, { group: groupId, topic });
+        }
+      }
+      pairs = [...found.values()];
+    }
+    return sumLag(await this.lag(pairs));
+  }
+
+  /** High minus low watermark of every `.dlq` topic: the letters the topic retains. */
+  async deadLetterDepth(): Promise<DeadLetterDepth[]> {
+    this.assertOpen();
+    const admin = await this.admin();
+    const topics = (await admin.listTopics()).filter(isDlqTopic).sort();
+    const depths: DeadLetterDepth[] = [];
+    for (const topic of topics) {
+      const offsets = await admin.fetchTopicOffsets(topic);
+      depths.push({ topic: sourceTopic(topic), depth: offsets.reduce((sum, p) => sum + Number(BigInt(p.high) - BigInt(p.low)), 0) });
+    }
+    return depths;
+  }
+
+  /**
    * Reads `<topic>.dlq` (or the given `.dlq` topic) up to its end as of the call, through a consumer
    * group of its own that never commits, so reading changes nothing for anyone. Ordered by
    * partition, then offset (one key's letters keep their order); `fromOffset` applies within each
@@ -272,6 +319,11 @@ export class KafkaBus implements Bus {
     const producer = await this.producer();
     // acks -1: the dispatcher commits past the event as soon as this resolves.
     await producer.send({ topic: dlqTopic(letter.topic), acks: -1, compression: this.compression(), messages: [encodeDeadLetter(letter, headers)] });
+    try {
+      this.config.onDeadLettered?.(letter);
+    } catch (err) {
+      this.log.warn({ err }, 'dead-letter listener failed');
+    }
   }
 
   private producer(): Promise<Producer> {

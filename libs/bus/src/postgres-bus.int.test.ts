@@ -20,7 +20,7 @@ describe.skipIf(!postgres.available)('PostgresBus', () => {
   busContract('PostgresBus', async () => ({
     // The default session timeout: a stall of a loaded CI machine past 2 s must not expire a
     // member mid-test (its commits are then refused, by design). Member-death tests use `timing`.
-    createBus: async () => new PostgresBus({ connectionString: url, ...timing, sessionTimeoutMs: 6000 }),
+    createBus: async (options = {}) => new PostgresBus({ connectionString: url, ...timing, sessionTimeoutMs: 6000, ...options }),
     publishRaw: async (topic, key, value) => {
       const bus = new PostgresBus({ connectionString: url });
       await bus.append([{ topic, key, value }]);

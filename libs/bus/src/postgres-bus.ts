@@ -15,8 +15,14 @@ import pg from 'pg';
 import {
   DEFAULT_RETRY,
   dlqTopic,
+  isDlqTopic,
+  sourceTopic,
+  sumLag,
   type Bus,
+  type ConsumerLag,
   type DeadLetter,
+  type DeadLetterDepth,
+  type DeadLetterListener,
   type DeadLetterReason,
   type Handler,
   type PartitionLag,
@@ -41,6 +47,8 @@ export interface PostgresBusOptions {
   heartbeatIntervalMs?: number;
   /** A member silent this long is presumed dead and its partitions are reassigned. */
   sessionTimeoutMs?: number;
+  /** Told of each dead letter once it is written (metrics). */
+  onDeadLettered?: DeadLetterListener;
 }
 
 const CHANNEL = 'vigil_bus';
@@ -55,6 +63,7 @@ export class PostgresBus implements Bus {
   readonly #knownTopics = new Map<string, number>();
   #ready: Promise<void> | undefined;
   #closed = false;
+  readonly #onDeadLettered: DeadLetterListener | undefined;
 
   constructor(options: PostgresBusOptions) {
     if (options.pool) {
@@ -70,6 +79,7 @@ export class PostgresBus implements Bus {
       throw new Error('PostgresBus needs a pool or a connectionString');
     }
     this.#partitions = options.partitions ?? 4;
+    this.#onDeadLettered = options.onDeadLettered;
     this.#log = options.log ?? silentLogger;
     this.#options = {
       batchSize: options.batchSize ?? 100,
@@ -170,6 +180,41 @@ export class PostgresBus implements Bus {
       const from = row.committed !== null ? BigInt(row.committed) : BigInt(row.low ?? row.end_offset);
       return { group: row.group_id, topic: row.topic, partition: row.partition, committed: row.committed, end: end.toString(), lag: Number(end > from ? end - from : 0n) };
     });
+  }
+
+  async consumerLag(groups?: readonly { group: string; topic: string }[]): Promise<ConsumerLag[]> {
+    await this.ready();
+    let wanted = groups;
+    if (!wanted) {
+      // Every group that committed or is a member now, and this bus's own (not yet committed) ones.
+      const { rows } = await this.#pool.query<{ group_id: string; topic: string }>(
+        `SELECT group_id, topic FROM bus_group_offsets UNION SELECT group_id, topic FROM bus_members`,
+      );
+      const pairs = new Map<string, { group: string; topic: string }>();
+      for (const pair of [...rows.map((r) => ({ group: r.group_id, topic: r.topic })), ...[...this.#subscriptions].map((s) => ({ group: s.group, topic: s.topic }))]) {
+        if (!isDlqTopic(pair.topic)) pairs.set(`${pair.group}\u0000${pair.topic}`, pair);
+      }
+      wanted = [...pairs.values()];
+    }
+    return sumLag(await this.lag(wanted));
+  }
+
+  async deadLetterDepth(): Promise<DeadLetterDepth[]> {
+    await this.ready();
+    const { rows } = await this.#pool.query<{ topic: string; depth: string }>(
+      `SELECT p.topic, (SELECT count(*) FROM bus_log l WHERE l.topic = p.topic) AS depth
+         FROM (SELECT DISTINCT topic FROM bus_partitions WHERE topic LIKE '%.dlq') p ORDER BY p.topic`,
+    );
+    return rows.map((row) => ({ topic: sourceTopic(row.topic), depth: Number(row.depth) }));
+  }
+
+  /** Tells the listener of a dead letter just written; a throwing listener never fails the write. */
+  noteDeadLettered(letter: DeadLetter): void {
+    try {
+      this.#onDeadLettered?.(letter);
+    } catch (err) {
+      this.#log.warn({ err }, 'dead-letter listener failed');
+    }
   }
 
   async readDeadLetters(topic: string, options: { limit?: number; fromOffset?: string } = {}): Promise<DeadLetter[]> {
@@ -422,7 +467,10 @@ class PgSubscription implements Subscription {
         signal,
         log: this.#log,
         onProgress: commit,
-        deadLetter: (letter) => this.#bus.append([{ topic: dlqTopic(letter.topic), key: letter.key, value: letter.value, headers: deadLetterHeaders(letter) }]),
+        deadLetter: async (letter) => {
+          await this.#bus.append([{ topic: dlqTopic(letter.topic), key: letter.key, value: letter.value, headers: deadLetterHeaders(letter) }]);
+          this.#bus.noteDeadLettered(letter);
+        },
       });
       if (!result.complete) break;
     }

@@ -30,6 +30,15 @@ describe('the event catalog', () => {
     for (const type of EVENT_TYPES) expect(versionOf(type)).toBe(1);
   });
 
+  it('carries how a match was found: a derived view (region, crop compensation) and a corroborated near miss', () => {
+    const derived = [{ ...match, query: 'uncrop-10' }, { ...match, algorithm: 'blockhash' as const, distance: 14, nearMiss: true as const, corroborated: true as const }];
+    const event = createEvent('match.found.v1', { ...samples['match.found.v1'], matches: derived }, context);
+    const parsed = parseEvent(JSON.stringify(event), 'match.found.v1');
+    expect(parsed).toEqual({ ok: true, event });
+    const invalid = createEvent('match.found.v1', samples['match.found.v1'], context);
+    expect(parseEvent(JSON.stringify({ ...invalid, payload: { ...invalid.payload, matches: [{ ...match, query: 'anything' }] } }), 'match.found.v1')).toMatchObject({ ok: false });
+  });
+
   it.each(EVENT_TYPES)('%s: created, serialised and parsed back unchanged', (type) => {
     const event = createEvent(type, samples[type] as never, context);
     expect(event).toMatchObject({ type, version: 1, occurredAt: at, producer: 'test', traceId: 'trace-1' });

@@ -70,6 +70,17 @@ describe('hostile inputs', () => {
     expectUnscannable((await measured(png.subarray(0, Math.floor(png.length * 0.6)))).outcome, 'truncated');
   });
 
+  it('truncated files stay truncated while other broken files fail beside them (decoder messages are process-wide)', async () => {
+    const cut = [jpeg.subarray(0, 3000), png.subarray(0, Math.floor(png.length * 0.5))];
+    // Complete files with a broken inside: a JPEG whose scan data is overwritten with markers.
+    const corrupt = Buffer.from(jpeg);
+    corrupt.fill(0xff, 700, jpeg.length - 2);
+    const outcomes = await Promise.all(Array.from({ length: 24 }, (_, i) => hash(i % 3 === 2 ? corrupt : cut[i % 3]!)));
+    outcomes.forEach((outcome, i) => {
+      if (i % 3 !== 2) expectUnscannable(outcome, 'truncated');
+    });
+  });
+
   it('50000x50000 PNG header (decompression bomb): too_many_pixels before any pixel is decoded', async () => {
     const { outcome, ms, rssGrowth } = await measured(pngWithDeclaredSize(50000, 50000));
     expectUnscannable(outcome, 'too_many_pixels');

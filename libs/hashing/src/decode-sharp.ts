@@ -131,7 +131,7 @@ async function decodeWithLimits(bytes: Uint8Array, request: DecodeRequest, limit
   try {
     return await withDeadline(decodeImage(bytes, format, request, limits, deadline), deadline);
   } catch (err) {
-    return classifyError(err);
+    return classifyError(err, endsEarly(bytes, format));
   }
 }
 
@@ -282,8 +282,24 @@ async function withDeadline<T>(work: Promise<T>, deadline: number): Promise<T> {
   }
 }
 
+/**
+ * A file cut short, told from its bytes: a JPEG without its end-of-image marker, a PNG without
+ * its IEND chunk, a GIF without its trailer. Decoder messages alone are not enough: libvips
+ * keeps one error buffer per process, so concurrent decodes can read each other's text.
+ */
+function endsEarly(bytes: Uint8Array, format: ImageFormat): boolean {
+  const tail = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).subarray(Math.max(0, bytes.length - 64));
+  if (format === 'jpeg') return !tail.includes(JPEG_EOI);
+  if (format === 'png') return !tail.includes(PNG_IEND);
+  if (format === 'gif') return !tail.includes(GIF_TRAILER);
+  return false;
+}
+const JPEG_EOI = Buffer.from([0xff, 0xd9]);
+const PNG_IEND = Buffer.from('IEND', 'latin1');
+const GIF_TRAILER = Buffer.from([0x00, 0x3b]);
+
 /** Maps decoder errors to reasons. Messages come from libvips and its loaders (libjpeg, spng, ...). */
-function classifyError(err: unknown): DecodeOutcome {
+function classifyError(err: unknown, cutShort: boolean): DecodeOutcome {
   if (err instanceof DeadlineExceeded) return unscannable('timeout', err.message);
   const message = err instanceof Error ? err.message : String(err);
   const text = message.toLowerCase();
@@ -295,7 +311,7 @@ function classifyError(err: unknown): DecodeOutcome {
   if (/premature end|truncat|unexpected end|end of (file|stream|data)|not enough data|read error|incomplete|short read|\beof\b/.test(text)) {
     return unscannable('truncated', message);
   }
-  return unscannable('decode_error', message);
+  return unscannable(cutShort ? 'truncated' : 'decode_error', message);
 }
 
 function unscannable(reason: UnscannableReason, message: string): DecodeOutcome {

@@ -178,7 +178,9 @@ function hashFrame(
   }
   if (algorithms.has('pdq')) {
     const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
-    const pdq = pdqFromShrunkLuma(luma, sourceWidth, sourceHeight);
+    // Fast mode's dihedral hashes are those of the flipped image itself (what a flipped copy
+    // hashes to); reference mode keeps the reference implementation's DCT shortcut.
+    const pdq = pdqFromShrunkLuma(luma, sourceWidth, sourceHeight, { exactDihedral: mode === 'fast' });
     result.pdq = pdq.hash;
     result.pdqQuality = pdq.quality;
     result.dihedral = pdq.dihedral;

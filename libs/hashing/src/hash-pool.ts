@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-sharp.ts';
 import type { HashOutcome, HashRequest } from './hash-image.ts';
-import type { HashTask } from './hash-worker.ts';
+import type { HashTask, TimedHashOutcome } from './hash-worker.ts';
 
 export interface HashPoolOptions {
   /** Worker threads; defaults to the number of cores. */
@@ -24,8 +24,8 @@ export interface HashPoolOptions {
 }
 
 export interface HashPool {
-  /** Never rejects for bad input: unscannable, timed-out and crashed tasks are outcomes. */
-  hash(bytes: Uint8Array, request?: HashRequest): Promise<HashOutcome>;
+  /** Never rejects for bad input: unscannable, timed-out and crashed tasks are outcomes (with timings when the worker finished). */
+  hash(bytes: Uint8Array, request?: HashRequest): Promise<TimedHashOutcome>;
   readonly threads: number;
   /** Waits for queued tasks, then stops the threads. */
   close(): Promise<void>;
@@ -38,7 +38,7 @@ export function createHashPool(options: HashPoolOptions = {}): HashPool {
   const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
   const threads = Math.max(1, options.threads ?? availableParallelism());
   const taskTimeoutMs = options.taskTimeoutMs ?? limits.timeoutMs * 2;
-  const pool = new Piscina<HashTask, HashOutcome>({
+  const pool = new Piscina<HashTask, TimedHashOutcome>({
     filename: WORKER_URL.href,
     minThreads: threads,
     maxThreads: threads,

@@ -36,6 +36,7 @@ export {
 } from './hash-image.ts';
 export { cropFrame, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
 export { createHashPool, type HashPool, type HashPoolOptions } from './hash-pool.ts';
+export type { HashTimings, TimedHashOutcome } from './hash-worker.ts';
 export {
   DIHEDRAL_NAMES,
   lumaFromPixels,

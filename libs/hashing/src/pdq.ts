@@ -89,10 +89,21 @@ export function lumaFromPixels(
   return { data: out, width, height };
 }
 
+export interface PdqOptions {
+  /**
+   * Dihedral hashes of the actually flipped and rotated image, from the mirror images' own 64x64
+   * grids, instead of the reference's shortcut of flipping signs in the DCT. The shortcut assumes
+   * the downsample commutes with a mirror; it does not (an even Jarosz window and the sample
+   * positions shift a mirrored image by 1-3 pixels), which leaves a lossless flip 8 to 90 bits
+   * from its dihedral hash. Transposes stay exact either way. Off: the reference's values.
+   */
+  exactDihedral?: boolean;
+}
+
 /** PDQ hash, quality and the 8 dihedral hashes of a luma image. `luma.data` is left untouched. */
-export function pdqFromLuma(luma: LumaImage): PdqDihedralResult {
+export function pdqFromLuma(luma: LumaImage, options: PdqOptions = {}): PdqDihedralResult {
   if (luma.height < PDQ_MIN_HASHABLE_DIM || luma.width < PDQ_MIN_HASHABLE_DIM) return zeroResult();
-  return pdqFromGrid64(downsampleTo64(luma));
+  return pdqFromGrids(downsampleTo64(luma, options.exactDihedral ?? false));
 }
 
 /**
@@ -102,22 +113,33 @@ export function pdqFromLuma(luma: LumaImage): PdqDihedralResult {
  * resolution, less the blur the shrink already applied. Close to, not equal to, the reference hash;
  * with no shrink it is the reference.
  */
-export function pdqFromShrunkLuma(luma: LumaImage, sourceWidth: number, sourceHeight: number): PdqDihedralResult {
-  if (sourceWidth === luma.width && sourceHeight === luma.height) return pdqFromLuma(luma);
+export function pdqFromShrunkLuma(luma: LumaImage, sourceWidth: number, sourceHeight: number, options: PdqOptions = {}): PdqDihedralResult {
+  if (sourceWidth === luma.width && sourceHeight === luma.height) return pdqFromLuma(luma, options);
   if (sourceHeight < PDQ_MIN_HASHABLE_DIM || sourceWidth < PDQ_MIN_HASHABLE_DIM) return zeroResult();
-  const columns = tentTaps(sourceWidth, luma.width);
-  const rows = tentTaps(sourceHeight, luma.height);
   // Horizontal pass at the 64 sample columns for every row, then the vertical pass.
-  const across = new Float32Array(luma.height * DCT_SIZE);
-  for (let y = 0; y < luma.height; y++) {
-    const row = y * luma.width;
-    for (let j = 0; j < DCT_SIZE; j++) across[y * DCT_SIZE + j] = applyTaps(luma.data, row, 1, columns[j]!);
-  }
-  const grid = new Float32Array(DCT_SIZE * DCT_SIZE);
-  for (let i = 0; i < DCT_SIZE; i++) {
-    for (let j = 0; j < DCT_SIZE; j++) grid[i * DCT_SIZE + j] = applyTaps(across, j, DCT_SIZE, rows[i]!);
-  }
-  return pdqFromGrid64(grid);
+  const across = (columns: Taps[]): Float32Array => {
+    const out = new Float32Array(luma.height * DCT_SIZE);
+    for (let y = 0; y < luma.height; y++) {
+      const row = y * luma.width;
+      for (let j = 0; j < DCT_SIZE; j++) out[y * DCT_SIZE + j] = applyTaps(luma.data, row, 1, columns[j]!);
+    }
+    return out;
+  };
+  const down = (sampled: Float32Array, rows: Taps[]): Float32Array => {
+    const grid = new Float32Array(DCT_SIZE * DCT_SIZE);
+    for (let i = 0; i < DCT_SIZE; i++) {
+      for (let j = 0; j < DCT_SIZE; j++) grid[i * DCT_SIZE + j] = applyTaps(sampled, j, DCT_SIZE, rows[i]!);
+    }
+    return grid;
+  };
+  const rows = tentTaps(sourceHeight, luma.height, false);
+  const sampled = across(tentTaps(sourceWidth, luma.width, false));
+  const orig = down(sampled, rows);
+  if (!options.exactDihedral) return pdqFromGrids({ orig });
+  // A mirror image samples the mirrored positions of the same (symmetric) tent.
+  const mirroredRows = tentTaps(sourceHeight, luma.height, true);
+  const mirroredSampled = across(tentTaps(sourceWidth, luma.width, true));
+  return pdqFromGrids({ orig, lr: down(mirroredSampled, rows), tb: down(sampled, mirroredRows), both: down(mirroredSampled, mirroredRows) });
 }
 
 function zeroResult(): PdqDihedralResult {
@@ -126,12 +148,40 @@ function zeroResult(): PdqDihedralResult {
   return { hash: zero, quality: 0, dihedral };
 }
 
-function pdqFromGrid64(small: Float32Array): PdqDihedralResult {
-  const quality = imageDomainQuality(small);
-  const dct = dct64To16(small);
+/** The 64x64 grid of the image and, for exact dihedral hashes, of its mirror images. */
+interface Grids {
+  orig: Float32Array;
+  /** Mirrored left-right, top-bottom, and both (a half turn). */
+  lr?: Float32Array;
+  tb?: Float32Array;
+  both?: Float32Array;
+}
+
+function pdqFromGrids(grids: Grids): PdqDihedralResult {
+  const quality = imageDomainQuality(grids.orig);
+  const dct = dct64To16(grids.orig);
   const dihedral = {} as PdqDihedral;
-  for (const name of DIHEDRAL_NAMES) dihedral[name] = bitsAboveMedian(dihedralOf(dct, name));
+  if (grids.lr && grids.tb && grids.both) {
+    // A transpose commutes with the separable downsample and the DCT: exact in the DCT domain.
+    const [lr, tb, both] = [dct64To16(grids.lr), dct64To16(grids.tb), dct64To16(grids.both)];
+    dihedral.orig = bitsAboveMedian(dct);
+    dihedral.flipy = bitsAboveMedian(lr);
+    dihedral.flipx = bitsAboveMedian(tb);
+    dihedral.rot180 = bitsAboveMedian(both);
+    dihedral.flipplus1 = bitsAboveMedian(transposed(dct));
+    dihedral.rot90 = bitsAboveMedian(transposed(lr));
+    dihedral.rot270 = bitsAboveMedian(transposed(tb));
+    dihedral.flipminus1 = bitsAboveMedian(transposed(both));
+  } else {
+    for (const name of DIHEDRAL_NAMES) dihedral[name] = bitsAboveMedian(dihedralOf(dct, name));
+  }
   return { hash: dihedral.orig, quality, dihedral };
+}
+
+function transposed(b: Float32Array): Float32Array {
+  const out = new Float32Array(DCT_OUT * DCT_OUT);
+  for (let i = 0; i < DCT_OUT; i++) for (let j = 0; j < DCT_OUT; j++) out[j * DCT_OUT + i] = b[i * DCT_OUT + j]!;
+  return out;
 }
 
 /** PDQ of 8-bit interleaved pixels: `lumaFromPixels` then `pdqFromLuma`. */
@@ -179,9 +229,12 @@ function jaroszWindow(dimension: number): number {
   return Math.floor((dimension + 2 * DCT_SIZE - 1) / (2 * DCT_SIZE));
 }
 
-function downsampleTo64(luma: LumaImage): Float32Array {
+function downsampleTo64(luma: LumaImage, mirrors: boolean): Grids {
   const { width, height } = luma;
-  if (width === DCT_SIZE && height === DCT_SIZE) return luma.data.slice();
+  if (width === DCT_SIZE && height === DCT_SIZE) {
+    const orig = luma.data.slice();
+    return mirrors ? { orig, lr: sampleGrid(orig, 64, 64, true, false, 0, 0), tb: sampleGrid(orig, 64, 64, false, true, 0, 0), both: sampleGrid(orig, 64, 64, true, true, 0, 0) } : { orig };
+  }
   const rowWindow = jaroszWindow(width);
   const colWindow = jaroszWindow(height);
   const rows = new Float32Array(width * height);
@@ -193,10 +246,30 @@ function downsampleTo64(luma: LumaImage): Float32Array {
     boxFilterLines(rows, cols, width, 1, height, width, colWindow, width);
     source = cols;
   }
+  const orig = sampleGrid(cols, width, height, false, false, 0, 0);
+  if (!mirrors) return { orig };
+  // The filtered mirror image is the mirror of this one filtered with the mirrored box, which for
+  // an even window is this one shifted by a pixel per pass (borders aside): no second filtering.
+  const shiftX = rowWindow % 2 === 0 ? JAROSZ_XY_PASSES : 0;
+  const shiftY = colWindow % 2 === 0 ? JAROSZ_XY_PASSES : 0;
+  return {
+    orig,
+    lr: sampleGrid(cols, width, height, true, false, shiftX, shiftY),
+    tb: sampleGrid(cols, width, height, false, true, shiftX, shiftY),
+    both: sampleGrid(cols, width, height, true, true, shiftX, shiftY),
+  };
+}
+
+/** The reference's 64x64 sample positions, read (mirrored: from the far side, less `shift`) from a filtered image. */
+function sampleGrid(filtered: Float32Array, width: number, height: number, mirrorX: boolean, mirrorY: boolean, shiftX: number, shiftY: number): Float32Array {
+  const at = (k: number, n: number, mirror: boolean, shift: number) => {
+    const p = Math.trunc(((k + 0.5) * n) / DCT_SIZE);
+    return mirror ? Math.min(n - 1, Math.max(0, n - 1 - p - shift)) : p;
+  };
   const out = new Float32Array(DCT_SIZE * DCT_SIZE);
   for (let i = 0; i < DCT_SIZE; i++) {
-    const row = Math.trunc(((i + 0.5) * height) / DCT_SIZE) * width;
-    for (let j = 0; j < DCT_SIZE; j++) out[i * DCT_SIZE + j] = cols[row + Math.trunc(((j + 0.5) * width) / DCT_SIZE)]!;
+    const row = at(i, height, mirrorY, shiftY) * width;
+    for (let j = 0; j < DCT_SIZE; j++) out[i * DCT_SIZE + j] = filtered[row + at(j, width, mirrorX, shiftX)]!;
   }
   return out;
 }
@@ -281,16 +354,19 @@ interface Taps {
  * trunc((i + 0.5) * n / 64)), normalised tent weights over the shrunk axis. Spread: the
  * reference's two box passes of window w have variance (w^2 - 1) / 6 full-resolution pixels^2;
  * a box shrink by s already contributed (s^2 - 1) / 12; a tent of half-width a (shrunk pixels)
- * adds a^2 s^2 / 6. Half-width at least 1: linear interpolation.
+ * adds a^2 s^2 / 6. Half-width at least 1: linear interpolation. `mirrored`: the positions of the
+ * mirror image's samples, in this image's coordinates.
  */
-function tentTaps(sourceSize: number, shrunkSize: number): Taps[] {
+function tentTaps(sourceSize: number, shrunkSize: number, mirrored: boolean): Taps[] {
   const s = sourceSize / shrunkSize;
   const w = jaroszWindow(sourceSize);
   const remaining = Math.max(0, (w * w - 1) / 6 - (s * s - 1) / 12);
   const halfWidth = Math.max(1, Math.sqrt(remaining * 6) / s);
   const taps: Taps[] = [];
   for (let i = 0; i < DCT_SIZE; i++) {
-    const centre = (Math.trunc(((i + 0.5) * sourceSize) / DCT_SIZE) + 0.5) / s;
+    // Mirrored: the i-th sample of the mirror image, at the far side of this one.
+    const position = Math.trunc(((i + 0.5) * sourceSize) / DCT_SIZE);
+    const centre = ((mirrored ? sourceSize - 1 - position : position) + 0.5) / s;
     const first = Math.max(0, Math.ceil(centre - 0.5 - halfWidth));
     const last = Math.min(shrunkSize - 1, Math.floor(centre - 0.5 + halfWidth));
     const weights = new Float32Array(Math.max(1, last - first + 1));

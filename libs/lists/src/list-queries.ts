@@ -46,6 +46,34 @@ export async function* streamListEntries(pool: Pool, listId: string, version: nu
   }
 }
 
+/**
+ * Hashes the circuit breaker has suspended, by list: while suspended an entry matches nothing,
+ * at upload time as in retro-matching, until a person reinstates or confirms it.
+ */
+export async function loadSuspendedHashes(pool: Pool): Promise<Map<string, Set<string>>> {
+  const { rows } = await pool.query<{ list_id: string; hash: string }>(
+    `SELECT list_id, encode(hash, 'hex') AS hash FROM entry_suspensions WHERE status = 'suspended'`,
+  );
+  const byList = new Map<string, Set<string>>();
+  for (const { list_id, hash } of rows) {
+    const hashes = byList.get(list_id) ?? new Set<string>();
+    hashes.add(hash);
+    byList.set(list_id, hashes);
+  }
+  return byList;
+}
+
+/** The entries of `hashes` live at `version` (a reinstated entry goes back with its metadata). */
+export async function loadLiveEntries(pool: Pool, listId: string, version: number, hashes: readonly string[]): Promise<StoredEntry[]> {
+  const { rows } = await pool.query<{ hash: string; entry_id: string | null; category: string | null }>(
+    `SELECT encode(hash, 'hex') AS hash, entry_id, category FROM list_entries
+      WHERE list_id = $1 AND hash = ANY($2::bytea[]) AND added_in_version <= $3 AND (removed_in_version IS NULL OR removed_in_version > $3)
+      ORDER BY id`,
+    [listId, hashes.map((hash) => Buffer.from(hash, 'hex')), version],
+  );
+  return rows.map(entry);
+}
+
 export interface ListChanges {
   /** Entries live at `to` that were not live at `from`. */
   added: StoredEntry[];

@@ -9,7 +9,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger, type Logger, type Pool } from '@vigil/db';
 import { ListMatcher, type Match, type QueryHashes } from '@vigil/matching';
 import type { StoredEntry } from './list-store.ts';
-import { loadListChanges, loadListHeads, streamListEntries, type ListHead } from './list-queries.ts';
+import { loadListChanges, loadListHeads, loadLiveEntries, loadSuspendedHashes, streamListEntries, type ListHead } from './list-queries.ts';
 
 export interface ListVersionRef {
   listId: string;
@@ -21,12 +21,26 @@ export interface LoadedList extends ListVersionRef {
   action: ListHead['action'];
   threshold: number;
   entries: number;
+  /** Entries held out of matching by the circuit breaker until a person decides them. */
+  suspended: number;
+  /** Memory of the list's index (vigil_list_index_bytes). */
+  indexBytes: number;
 }
 
 export interface RefreshResult {
   loaded: string[];
   updated: Array<{ listId: string; from: number; to: number; added: number; removed: number }>;
   dropped: string[];
+  /** Entries newly suspended (taken out of matching) and reinstated (put back), by list. */
+  suspended: Array<{ listId: string; hashes: number }>;
+  reinstated: Array<{ listId: string; hashes: number }>;
+}
+
+/** A loaded list: its matcher, the head it reflects, and the hashes held out of it as suspended. */
+interface LiveList {
+  matcher: ListMatcher;
+  head: ListHead;
+  suspended: Set<string>;
 }
 
 export interface ListRegistryOptions {
@@ -49,7 +63,7 @@ export class ListRegistry {
   readonly #compactRatio: number;
   readonly #compactMin: number;
   readonly #reloadRatio: number;
-  readonly #lists = new Map<string, { matcher: ListMatcher; head: ListHead }>();
+  readonly #lists = new Map<string, LiveList>();
   #loadedOnce = false;
   #refreshing: Promise<RefreshResult> | null = null;
   #stop: AbortController | null = null;
@@ -83,13 +97,15 @@ export class ListRegistry {
   }
 
   loaded(): LoadedList[] {
-    return [...this.#lists.values()].map(({ matcher }) => ({
+    return [...this.#lists.values()].map(({ matcher, suspended }) => ({
       listId: matcher.descriptor.id,
       version: matcher.descriptor.version,
       algorithm: matcher.descriptor.algorithm,
       action: matcher.descriptor.action,
       threshold: matcher.descriptor.threshold,
       entries: matcher.size,
+      suspended: suspended.size,
+      indexBytes: matcher.byteLength(),
     }));
   }
 
@@ -128,8 +144,9 @@ export class ListRegistry {
   }
 
   async #refresh(): Promise<RefreshResult> {
-    const result: RefreshResult = { loaded: [], updated: [], dropped: [] };
-    const heads = (await loadListHeads(this.#pool)).filter((head) => head.enabled && head.currentVersion !== null);
+    const result: RefreshResult = { loaded: [], updated: [], dropped: [], suspended: [], reinstated: [] };
+    const [allHeads, suspensions] = await Promise.all([loadListHeads(this.#pool), loadSuspendedHashes(this.#pool)]);
+    const heads = allHeads.filter((head) => head.enabled && head.currentVersion !== null);
     const wanted = new Set(heads.map((head) => head.id));
     for (const id of this.#lists.keys()) {
       if (!wanted.has(id)) {
@@ -138,11 +155,14 @@ export class ListRegistry {
       }
     }
     for (const head of heads) {
+      const suspended = suspensions.get(head.id) ?? new Set<string>();
       const current = this.#lists.get(head.id);
       const to = head.currentVersion!;
       const settingsChanged = current && current.head.algorithm !== head.algorithm;
       if (!current || settingsChanged || to < current.matcher.descriptor.version) {
-        this.#lists.set(head.id, { matcher: await this.#load(head), head });
+        const live: LiveList = { matcher: await this.#load(head), head, suspended: new Set() };
+        this.#suspend(live, suspended, result);
+        this.#lists.set(head.id, live);
         result.loaded.push(head.id);
         continue;
       }
@@ -151,23 +171,57 @@ export class ListRegistry {
       if (to !== from) {
         const changes = await loadListChanges(this.#pool, head.id, from, to);
         if (changes.added.length + changes.removed.length > this.#reloadRatio * Math.max(matcher.size, 1) && matcher.size > this.#compactMin) {
-          this.#lists.set(head.id, { matcher: await this.#load(head), head });
+          const live: LiveList = { matcher: await this.#load(head), head, suspended: new Set() };
+          this.#suspend(live, suspended, result);
+          this.#lists.set(head.id, live);
           result.loaded.push(head.id);
           continue;
         }
-        // Synchronous from here to reconfigure: no match interleaves with a half-applied diff.
+        // Synchronous from here to reconfigure: no match interleaves with a half-applied diff,
+        // nor sees a suspended hash the diff added back.
         matcher.remove(changes.removed);
         matcher.add(changes.added.map((e) => withListCategory(e, head)));
+        for (const hash of changes.removed) current.suspended.delete(hash);
+        for (const { hash } of changes.added) current.suspended.delete(hash);
+        this.#suspend(current, suspended, result);
         matcher.reconfigure({ version: to });
         result.updated.push({ listId: head.id, from, to, added: changes.added.length, removed: changes.removed.length });
         this.#log.info({ listId: head.id, from, to, added: changes.added.length, removed: changes.removed.length }, 'list updated in place');
+      } else {
+        this.#suspend(current, suspended, result);
       }
+      await this.#reinstate(current, suspended, result);
       matcher.reconfigure({ threshold: head.threshold, action: head.action, dihedral: head.dihedral && head.algorithm === 'pdq' });
       current.head = head;
       this.#maybeCompact(matcher);
     }
     this.#loadedOnce = true;
     return result;
+  }
+
+  /** Takes newly suspended hashes out of the list's index (synchronous: no match sees half of it). */
+  #suspend(list: LiveList, suspended: ReadonlySet<string>, result: RefreshResult): void {
+    const fresh = [...suspended].filter((hash) => !list.suspended.has(hash));
+    if (fresh.length === 0) return;
+    list.matcher.remove(fresh);
+    for (const hash of fresh) list.suspended.add(hash);
+    result.suspended.push({ listId: list.head.id, hashes: fresh.length });
+    this.#log.warn({ listId: list.head.id, entries: fresh.length }, 'suspended list entries taken out of matching');
+  }
+
+  /** Puts back hashes no longer suspended, if they are still live at the loaded version. */
+  async #reinstate(list: LiveList, suspended: ReadonlySet<string>, result: RefreshResult): Promise<void> {
+    const back = [...list.suspended].filter((hash) => !suspended.has(hash));
+    if (back.length === 0) return;
+    const version = list.matcher.descriptor.version;
+    const entries = await loadLiveEntries(this.#pool, list.head.id, version, back);
+    // A diff may have moved the list while the entries were read: those it re-added are live already.
+    if (list.matcher.descriptor.version !== version || this.#lists.get(list.head.id) !== list) return;
+    const pending = entries.filter((e) => list.suspended.has(e.hash));
+    list.matcher.add(pending.map((e) => withListCategory(e, list.head)));
+    for (const hash of back) list.suspended.delete(hash);
+    result.reinstated.push({ listId: list.head.id, hashes: back.length });
+    this.#log.info({ listId: list.head.id, entries: back.length }, 'reinstated list entries back in matching');
   }
 
   async #load(head: ListHead): Promise<ListMatcher> {

@@ -78,10 +78,49 @@ describe.skipIf(!postgres.available)('lists in Postgres', () => {
     // The new threshold (4) applies without a reload.
     expect(registry.match({ pdq: near(0xff00ff, 5) }).matches.filter((m) => m.listId === 'r')).toEqual([]);
     expect(registry.loaded().find((l) => l.listId === 'r')).toMatchObject({ version: 2, entries: 2, threshold: 4 });
+    expect(registry.loaded().find((l) => l.listId === 'r')!.indexBytes).toBeGreaterThan(0);
 
     await pool.query(`UPDATE hash_lists SET enabled = false WHERE id = 'r'`);
     expect((await registry.refresh()).dropped).toEqual(['r']);
     expect(registry.match({ pdq: C }).lists.map((l) => l.listId)).not.toContain('r');
+  });
+
+  it('holds entries the circuit breaker suspended out of matching until a person reinstates them', async () => {
+    const [A, B] = [h(0x5a5a), h(0xa5a5a5a5a5)];
+    await store.putVersion(manifest('s', 1), [{ hash: A, externalId: 'S-1', category: 'csam' }, { hash: B, externalId: 'S-2' }], []);
+    const running = new ListRegistry({ pool });
+    await running.refresh();
+    const hits = (registry: ListRegistry, pdq: string) => registry.match({ pdq }).matches.filter((m) => m.listId === 's').map((m) => m.entryId);
+    expect(hits(running, A)).toEqual(['S-1']);
+
+    const { rows } = await pool.query<{ id: string }>(
+      `INSERT INTO entry_suspensions (list_id, algorithm, hash, entry_id, list_version, hits, baseline, hit_limit)
+       VALUES ('s', 'pdq', decode($1, 'hex'), 'S-1', 1, 400, 2, 50) RETURNING id`,
+      [A],
+    );
+    // A running scanner drops it at its next refresh; a scanner starting now never loads it.
+    expect((await running.refresh()).suspended).toEqual([{ listId: 's', hashes: 1 }]);
+    expect(hits(running, A)).toEqual([]);
+    expect(hits(running, near(0x5a5a, 3))).toEqual([]);
+    expect(hits(running, B)).toEqual(['S-2']);
+    expect(running.loaded().find((l) => l.listId === 's')).toMatchObject({ entries: 1, suspended: 1 });
+    const starting = new ListRegistry({ pool });
+    await starting.refresh();
+    expect(hits(starting, A)).toEqual([]);
+
+    // A new version that keeps the entry does not bring it back while it is suspended.
+    await store.putVersion(manifest('s', 2), [{ hash: A, externalId: 'S-1', category: 'csam' }, { hash: B, externalId: 'S-2b' }], []);
+    await running.refresh();
+    expect(hits(running, A)).toEqual([]);
+    expect(hits(running, B)).toEqual(['S-2b']);
+
+    await pool.query(
+      `UPDATE entry_suspensions SET status = 'reinstated', decided_at = now(), decided_by = 'reviewer', decision_reason = 'verified' WHERE id = $1`,
+      [rows[0]!.id],
+    );
+    expect((await running.refresh()).reinstated).toEqual([{ listId: 's', hashes: 1 }]);
+    expect(running.match({ pdq: A }).matches.filter((m) => m.listId === 's')).toEqual([expect.objectContaining({ entryId: 'S-1', category: 'csam', listVersion: 2 })]);
+    expect(running.loaded().find((l) => l.listId === 's')).toMatchObject({ entries: 2, suspended: 0 });
   });
 
   it('matches exact-digest lists and takes the list category for entries without one', async () => {

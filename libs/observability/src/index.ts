@@ -1,2 +1,4 @@
-// @vigil/observability: the root logger (issue 8 adds the metrics registry here).
-export { createLogger, REDACT_PATHS, type LoggerOptions, type RootLogger } from './logger.ts';
+// @vigil/observability: the root logger, the metrics catalogue and the metrics listener.
+export { createLogger, REDACT_PATHS, scrubText, type LoggerOptions, type RootLogger } from './logger.ts';
+export { cachedRead, createMetrics, type ListStat, type MetricsOptions, type PipelineState, type ScanStage, type VigilMetrics } from './metrics.ts';
+export { startMetricsServer, type MetricsServer, type MetricsServerOptions } from './metrics-server.ts';

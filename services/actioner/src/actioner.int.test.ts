@@ -2,6 +2,7 @@
 // kind of repeat (replay, second event, crash and redo), the gateway's pre-stored copy, the
 // failures that must leave the public object alone, review holds and inconsistent events.
 
+import { createMetrics } from '@vigil/observability';
 import { quarantineKey, type ObjectStore } from '@vigil/storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -36,14 +37,16 @@ describe.skipIf(!postgres.available)('actioner', () => {
 
   function actionerOn(store: ObjectStore, options: { quarantineBucket?: string } = {}) {
     const { logger, entries } = captureLogger();
+    const metrics = createMetrics({ processMetrics: false });
     const actioner = createActioner({
       pool: h.pool,
       store,
       quarantineBucket: options.quarantineBucket ?? QUARANTINE_BUCKET,
       logger,
       now: () => FIXED_NOW,
+      metrics,
     });
-    return { actioner, logs: entries };
+    return { actioner, logs: entries, metrics };
   }
 
   /** An older version, then the matched content as the current version of the key. */
@@ -155,13 +158,18 @@ describe.skipIf(!postgres.available)('actioner', () => {
     const key = 'uploads/replay/photo.jpg';
     const { matched, v2 } = await storeTwoVersions(key);
     const seeded = await seedMatch(h.pool, { name: 'replay', bytes: matched, versionId: v2 });
-    expect(await actionerOn(h.store).actioner.handle(seeded.event)).toEqual({ kind: 'done' });
+    const first = actionerOn(h.store);
+    expect(await first.actioner.handle(seeded.event)).toEqual({ kind: 'done' });
+    expect((await first.metrics.quarantine.get()).values).toEqual([{ labels: { outcome: 'applied' }, value: 1 }]);
     const record = await getQuarantine(h.pool, quarantineIdFor(seeded.matchId));
     const audits = await count('audit_log', []);
 
     const counted = instrument(h.store);
-    expect(await actionerOn(counted.store).actioner.handle(seeded.event)).toEqual({ kind: 'done' });
+    const replay = actionerOn(counted.store);
+    expect(await replay.actioner.handle(seeded.event)).toEqual({ kind: 'done' });
     expect(counted.total()).toBe(0);
+    // A replay is not an operation: nothing counted.
+    expect((await replay.metrics.quarantine.get()).values).toEqual([]);
     expect(await outboxRows(h.pool, seeded.matchId)).toHaveLength(3);
     expect(await getQuarantine(h.pool, quarantineIdFor(seeded.matchId))).toEqual(record);
     expect(await count('audit_log', [])).toBe(audits);

@@ -22,6 +22,8 @@ export interface ActionerDeps {
   now?: () => Date;
   /** The most bytes read to verify a copy (default 512 MiB). */
   maxVerifyBytes?: number;
+  /** vigil_quarantine_operations_total (the process's VigilMetrics fits). */
+  metrics?: { quarantine: { inc(labels: { outcome: string }): void } };
 }
 
 export interface Actioner {
@@ -42,7 +44,7 @@ export function createActioner(deps: ActionerDeps): Actioner {
 
   async function handle(event: Event<'match.found.v1'>): Promise<Outcome> {
     const p = event.payload;
-    const eventLog = log.child({ eventId: event.id, matchId: p.matchId, tenantId: p.object.tenantId, bucket: p.object.bucket, action: p.action });
+    const eventLog = log.child({ eventId: event.id, traceId: event.traceId, matchId: p.matchId, tenantId: p.object.tenantId, bucket: p.object.bucket, action: p.action });
     try {
       // Cheap replay check before touching storage; handleOnce checks again at commit.
       if (await inboxHas(deps.pool, CONSUMER, event.id)) return done;
@@ -61,6 +63,7 @@ export function createActioner(deps: ActionerDeps): Actioner {
       switch (p.action) {
         case 'review': {
           const outcome = await recordReview(deps.pool, event, match);
+          if (outcome.kind === 'recorded') deps.metrics?.quarantine.inc({ outcome: 'review' });
           if (outcome.kind !== 'duplicate') eventLog.info({ reviewId: outcome.reviewId, outcome: outcome.kind }, 'match held for review');
           return done;
         }
@@ -69,6 +72,7 @@ export function createActioner(deps: ActionerDeps): Actioner {
         case 'quarantine':
         case 'block': {
           const outcome = await applyQuarantine(ctxForEvent, event);
+          if (outcome.kind === 'applied' || outcome.kind === 'failed') deps.metrics?.quarantine.inc({ outcome: outcome.kind });
           return outcome.kind === 'retry' ? retry(outcome.reason, outcome.delayMs) : done;
         }
       }

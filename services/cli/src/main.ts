@@ -17,12 +17,14 @@ import { decideSuspension, keepFlagged, listFlags, listSuspensions, processListU
 import { sourceFor } from './commands/sync.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
 import { registerReportCommands } from './commands/reports.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { listQuarantine, releaseQuarantine, ReleaseError } from '@vigil/actioner';
 import { onShutdown } from '@vigil/bus';
 import { createLogger } from '@vigil/observability';
 import { userInfo } from 'node:os';
 import { loadRuntimeConfig } from './runtime/config.ts';
 import { openStore, ROLES, startRuntime, type Role } from './runtime/runtime.ts';
+import { localDashboardUrl } from './runtime/dashboard-url.ts';
 import { openDatabase, type Pool } from '@vigil/db';
 import { PgListStore, type ListStore, type StoredEntry } from '@vigil/lists';
 
@@ -353,7 +355,8 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       const config = loadRuntimeConfig(env);
       const log = createLogger({ service: 'vigil-scan', level: env.VIGIL_LOG_LEVEL ?? 'error' });
       // Evidence and reporting run too, so a match ends preserved and reported (or held, with why).
-      const runtime = await startRuntime(config, ['scanner', 'actioner', 'evidence', 'reporter'], env, log);
+      // A one-shot command: no metrics listener (it would contend for the port of a running `vigil serve`).
+      const runtime = await startRuntime(config, ['scanner', 'actioner', 'evidence', 'reporter'], env, log, { serveMetrics: false });
       let summary: ScanSummary;
       try {
         summary = await runScan(target, {
@@ -426,6 +429,9 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
       const runtime = await startRuntime(config, roles, env, log);
       if (runtime.gatewayUrl) io.writeError(`gateway listening on ${runtime.gatewayUrl} (OpenAPI at ${runtime.gatewayUrl}/docs)\n`);
       if (runtime.localTokenFile) io.writeError(`bearer token for the local gateway: ${runtime.localTokenFile}\n`);
+      if (runtime.metricsUrl) io.writeError(`metrics (Prometheus) at ${runtime.metricsUrl}\n`);
+      const dashboard = await localDashboardUrl(runtime);
+      if (dashboard) io.writeError(`dashboard: ${dashboard}\n`);
       await new Promise<void>((resolve) => onShutdown(log, [async () => { await runtime.close(); resolve(); }]));
     });
 
@@ -508,6 +514,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
   };
   registerEvidenceCommands(program, operator);
   registerReportCommands(program, operator);
+  registerDemoCommand(program, env, io, (code) => void (result.exitCode = code));
 
   return program;
 }

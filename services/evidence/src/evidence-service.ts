@@ -25,6 +25,8 @@ export interface EvidenceServiceOptions {
   concurrency?: number;
   /** How often the expiry job runs (default hourly; 0 turns it off). */
   expiryIntervalMs?: number;
+  /** vigil_evidence_operations_total: preserved, failed (parked for a person), expired. */
+  metrics?: { evidence: { inc(labels: { outcome: string }, value?: number): void } };
 }
 
 export interface EvidenceService {
@@ -48,16 +50,18 @@ export function createEvidenceHandlers(options: Omit<EvidenceServiceOptions, 'bu
 
   return {
     async handleRequested(event) {
-      const eventLog = log.child({ eventId: event.id, matchId: event.payload.matchId, evidenceRequestId: event.payload.evidenceRequestId });
+      const eventLog = log.child({ eventId: event.id, traceId: event.traceId, matchId: event.payload.matchId, evidenceRequestId: event.payload.evidenceRequestId });
       try {
         const outcome = await preserveEvidence(preserveCtx, event);
         switch (outcome.kind) {
           case 'preserved':
+            options.metrics?.evidence.inc({ outcome: 'preserved' });
             eventLog.info({ evidenceId: outcome.record.id, retainUntil: outcome.record.retainUntil.toISOString(), copied: outcome.copied }, 'evidence preserved');
             return done;
           case 'duplicate':
             return done;
           case 'mismatch':
+            options.metrics?.evidence.inc({ outcome: 'failed' });
             eventLog.error({ reason: outcome.reason }, 'evidence does not verify; dead-lettering for a person');
             return deadLetter(`evidence_mismatch: ${outcome.reason}`);
           case 'retry':
@@ -74,7 +78,7 @@ export function createEvidenceHandlers(options: Omit<EvidenceServiceOptions, 'bu
       }
     },
     async handleFiled(event) {
-      const eventLog = log.child({ eventId: event.id, reportId: event.payload.reportId });
+      const eventLog = log.child({ eventId: event.id, traceId: event.traceId, reportId: event.payload.reportId });
       try {
         const outcome = await applyReportReceipt(receiptCtx, event);
         if (outcome.kind === 'retry') return retry(outcome.reason);
@@ -101,8 +105,9 @@ export async function startEvidenceService(options: EvidenceServiceOptions): Pro
   let running: Promise<unknown> = Promise.resolve();
   if (interval > 0) {
     timer = setInterval(() => {
-      running = expireEvidence({ pool: options.pool, store: options.store }, { actor: `service:${options.producer ?? 'evidence'}`, log }).catch((err: unknown) =>
-        log.error({ err }, 'evidence expiry pass failed; will run again'),
+      running = expireEvidence({ pool: options.pool, store: options.store }, { actor: `service:${options.producer ?? 'evidence'}`, log }).then(
+        (result) => result.removed.length > 0 && options.metrics?.evidence.inc({ outcome: 'expired' }, result.removed.length),
+        (err: unknown) => log.error({ err }, 'evidence expiry pass failed; will run again'),
       );
     }, interval);
     timer.unref();

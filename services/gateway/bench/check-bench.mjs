@@ -163,6 +163,7 @@ async function measure(options, state) {
   const env = {
     VIGIL_HOME: home,
     VIGIL_GATEWAY_PORT: '0',
+    VIGIL_METRICS_PORT: '0',
     VIGIL_GATEWAY_TOKENS: JSON.stringify([
       { id: 'bench', sha256: hashTokenSecret(secret), scopes: ['check'], tenants: '*', rateLimit: { max: 1e9, timeWindowMs: 60_000 } },
     ]),

@@ -15,6 +15,8 @@ import { corpusRoutes } from './routes/corpus.ts';
 import { listsAdminRoutes } from './routes/lists-admin.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { scanRoutes } from './routes/scans.ts';
+import { dashboardDataRoutes, dashboardPageRoutes } from './dashboard/routes.ts';
+import type { DashboardSource } from './dashboard/snapshot.ts';
 import { createTokenMatcher, rateLimitPolicySchema, validateTokens, type GatewayToken, type RateLimitPolicy } from './tokens.ts';
 import type { CorpusPort, ListsAdminPort } from './trusted.ts';
 
@@ -31,6 +33,8 @@ export interface GatewayOptions {
   corpus?: CorpusPort;
   /** POST /v1/lists/:name/versions (scope lists:admin), when given. */
   listsAdmin?: ListsAdminPort;
+  /** GET /v1/dashboard (scope metrics:read); without it that route answers 503 dashboard_unavailable. */
+  dashboard?: DashboardSource;
   tokens: GatewayToken[];
   limits?: GatewayLimits;
   /** Per-token default; a token's own `rateLimit` overrides it. Default 600 per 60 s. */
@@ -93,6 +97,8 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
 
   await registerOpenApi(app);
   await app.register(healthRoutes, { core: options.core });
+  // The ops page at /: static, no data, no token (the data comes from /v1/dashboard).
+  await app.register(dashboardPageRoutes);
   await app.register(
     async (v1) => {
       // Only the body types a route parses itself are accepted; text/plain is a 415.
@@ -104,6 +110,7 @@ export async function buildGateway(options: GatewayOptions): Promise<FastifyInst
       await v1.register(scanRoutes, { core: options.core });
       if (options.corpus) await v1.register(corpusRoutes, { corpus: options.corpus, maxLookupHashes: limits.maxLookupHashes });
       if (options.listsAdmin) await v1.register(listsAdminRoutes, { listsAdmin: options.listsAdmin, maxListBytes: limits.maxBodyBytes });
+      await v1.register(dashboardDataRoutes, { dashboard: options.dashboard });
     },
     { prefix: '/v1' },
   );

@@ -17,6 +17,7 @@ export const ERROR_CODES = {
   rate_limited: 429,
   internal: 500,
   not_ready: 503,
+  dashboard_unavailable: 503,
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -48,6 +49,7 @@ const DEFAULT_MESSAGES: Record<ErrorCode, string> = {
   rate_limited: 'Too many requests for this token; retry later',
   internal: 'Internal error',
   not_ready: 'Not ready',
+  dashboard_unavailable: 'This gateway has no dashboard data source',
 };
 
 /** An expected failure, thrown by routes and hooks; its message must be safe to show. */

@@ -15,6 +15,15 @@ export type {
   Uploader,
 } from './core.ts';
 export type { CorpusLookupContext, CorpusObjectView, CorpusPort, ListImportRequest, ListImportResult, ListsAdminPort, ObjectState } from './trusted.ts';
+export {
+  dashboardSnapshotSchema,
+  PostgresDashboardSource,
+  type ConsumerLag,
+  type DashboardSnapshot,
+  type DashboardSource,
+  type DeadLetterDepth,
+  type PostgresDashboardSourceOptions,
+} from './dashboard/index.ts';
 export { ERROR_CODES, GatewayError, type ErrorBody, type ErrorCode, type RequestIssue } from './errors.ts';
 export { DEFAULT_RATE_LIMIT } from './rate-limit.ts';
 export {

@@ -22,7 +22,7 @@ describe('OpenAPI document', () => {
 
   it('is OpenAPI 3 and lists the /v1 paths, health, and no docs routes', () => {
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/check', '/v1/lookup', '/v1/scans/{id}']);
+    expect(Object.keys(doc.paths).sort()).toEqual(['/healthz', '/readyz', '/v1/check', '/v1/dashboard', '/v1/lookup', '/v1/scans/{id}']);
     expect(Object.keys(doc.paths['/v1/check']!)).toEqual(['post']);
     expect(Object.keys(doc.paths['/v1/scans/{id}']!)).toEqual(['get']);
   });
@@ -32,6 +32,8 @@ describe('OpenAPI document', () => {
     expect(doc.paths['/v1/check']!.post!.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/v1/lookup']!.post!.security).toEqual([{ bearer: [] }]);
     expect(doc.paths['/v1/scans/{id}']!.get!.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/v1/dashboard']!.get!.security).toEqual([{ bearer: [] }]);
+    expect(Object.keys(doc.paths['/v1/dashboard']!.get!.responses)).toEqual(expect.arrayContaining(['200', '401', '403', '503']));
     expect(doc.paths['/healthz']!.get!.security).toBeUndefined();
   });
 

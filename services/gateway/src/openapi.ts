@@ -31,7 +31,7 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   415: 'unsupported_media_type',
   429: 'rate_limited: see Retry-After',
   500: 'internal',
-  503: 'not_ready',
+  503: 'not_ready or dashboard_unavailable',
 };
 
 /** Error responses for a route, each with the shared error body. */
@@ -61,6 +61,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'check', description: 'Synchronous checks' },
         { name: 'scans', description: 'Recorded scans' },
         { name: 'health', description: 'Liveness and readiness' },
+        { name: 'dashboard', description: 'The ops dashboard data (the page itself is at /)' },
       ],
     },
   });

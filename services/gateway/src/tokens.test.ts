@@ -64,7 +64,7 @@ describe('parseTokens', () => {
   });
 
   it('exports every scope the routes use', () => {
-    expect(SCOPES).toEqual(['check', 'lookup', 'lists:admin', 'audit:read', 'trusted:lookup']);
+    expect(SCOPES).toEqual(['check', 'lookup', 'lists:admin', 'audit:read', 'trusted:lookup', 'metrics:read']);
   });
 });
 

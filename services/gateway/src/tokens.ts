@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
 
-export const SCOPES = ['check', 'lookup', 'lists:admin', 'audit:read', 'trusted:lookup'] as const;
+export const SCOPES = ['check', 'lookup', 'lists:admin', 'audit:read', 'trusted:lookup', 'metrics:read'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export interface RateLimitPolicy {

@@ -6,7 +6,7 @@ export { DEFAULT_BREAKER, hitLimit, trippedEntries, type BreakerPolicy } from '.
 export { readCorpusPage, type CorpusPage, type CorpusPageOptions } from './retro/corpus-pages.ts';
 export { DeltaIndex, type DeltaEntry, type DeltaHit } from './retro/delta-index.ts';
 export { retroEventId, retroMatchesOf, runRetroMatch, type RetroDeps, type RetroProgress, type RetroRequest, type RetroSummary } from './retro/retro-match.ts';
-export { handleHashlistUpdated, processListUpdate, RETRO_CONSUMER, startRetroService, type ListUpdateOutcome, type RetroServiceDeps } from './retro-service.ts';
+export { handleHashlistUpdated, processListUpdate, RETRO_CONSUMER, startRetroService, type ListUpdateOutcome, type RetroMetrics, type RetroServiceDeps } from './retro-service.ts';
 export { describeSource, parseSource, RescanError, rescanEventId, runRescan, type RescanDeps, type RescanProgress, type RescanReason, type RescanRequest, type RescanResult, type RescanSource } from './rescan.ts';
 export { FileSource, FolderDropSource, parseDelivery, UrlDropSource, type DropSourceOptions } from './sources/drop-sources.ts';
 export { NcmecSource, parseNcmecPage, StopNciiSource, type NcmecPage, type NcmecSourceOptions, type StopNciiSourceOptions } from './sources/exchange-sources.ts';

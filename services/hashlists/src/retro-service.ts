@@ -17,6 +17,25 @@ export interface RetroServiceDeps {
   logger?: Logger;
   breaker?: BreakerPolicy;
   pageSize?: number;
+  /** Retro matches and last runs by list, and vigil_matches_total with trigger `retro` (VigilMetrics fits). */
+  metrics?: RetroMetrics;
+}
+
+export interface RetroMetrics {
+  retroMatches: { inc(labels: { list: string }, value?: number): void };
+  retroLastRun: { set(labels: { list: string }, value: number): void };
+  matches: { inc(labels: { list: string; action: string; trigger: string }, value?: number): void };
+}
+
+/** A finished run's counts; a skipped one (disabled or allow list) ran nothing. */
+function observeRetro(metrics: RetroMetrics | undefined, retro: RetroSummary): void {
+  if (!metrics || retro.status !== 'done') return;
+  const list = retro.listId;
+  if (retro.matched > 0) {
+    metrics.retroMatches.inc({ list }, retro.matched);
+    if (retro.action) metrics.matches.inc({ list, action: retro.action, trigger: 'retro' }, retro.matched);
+  }
+  metrics.retroLastRun.set({ list }, Date.now() / 1000);
 }
 
 export interface ListUpdateOutcome {
@@ -44,12 +63,14 @@ export function handleHashlistUpdated(deps: Omit<RetroServiceDeps, 'bus'>): Hand
     try {
       const applied = await deps.pool.query('SELECT 1 FROM inbox WHERE consumer = $1 AND event_id = $2', [RETRO_CONSUMER, event.id]);
       if ((applied.rowCount ?? 0) > 0) return done;
-      await processListUpdate({ ...deps, logger: log }, { listId: payload.listId, version: payload.version, previousVersion: payload.previousVersion, traceId: event.traceId });
+      const eventLog = log.child({ eventId: event.id, traceId: event.traceId });
+      const { retro } = await processListUpdate({ ...deps, logger: eventLog }, { listId: payload.listId, version: payload.version, previousVersion: payload.previousVersion, traceId: event.traceId });
       await withTransaction(deps.pool, (client) => claimInbox(client, RETRO_CONSUMER, event.id));
+      observeRetro(deps.metrics, retro);
       return done;
     } catch (err) {
       // A database hiccup: the run is checkpointed, so the retry continues where this one stopped.
-      log.error({ err, eventId: event.id, listId: payload.listId, version: payload.version }, 'retro-match failed; will retry');
+      log.error({ err, eventId: event.id, traceId: event.traceId, listId: payload.listId, version: payload.version }, 'retro-match failed; will retry');
       return retry(`retro_error: ${(err as Error)?.name ?? 'Error'}`);
     }
   };

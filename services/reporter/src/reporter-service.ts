@@ -34,6 +34,8 @@ export interface ReporterOptions {
   evidenceWaitMs?: number;
   retryInitialMs?: number;
   retryMaxMs?: number;
+  /** vigil_reports_total: filed, held (for a person), failed (an attempt to retry later). */
+  metrics?: { reports: { inc(labels: { outcome: string }): void } };
 }
 
 export interface Reporter {
@@ -58,14 +60,19 @@ export function createReporter(options: Omit<ReporterOptions, 'bus'>): Omit<Repo
         const result = await handleOnce(options.pool, REPORTER_CONSUMER, event.id, (client): Promise<IntakeOutcome> =>
           intakeRequest(client, event, { windowMs: options.windowMs ?? DEFAULT_WINDOW_MS, groupDelayMs: options.groupDelayMs ?? 5000, producer, now: now() }),
         );
-        if (result.applied) log.info({ eventId: event.id, reportRequestId: event.payload.reportRequestId, outcome: result.value.kind, reportId: 'reportId' in result.value ? result.value.reportId : undefined }, 'report request queued');
+        if (result.applied) log.info({ eventId: event.id, traceId: event.traceId, reportRequestId: event.payload.reportRequestId, outcome: result.value.kind, reportId: 'reportId' in result.value ? result.value.reportId : undefined }, 'report request queued');
         return done;
       } catch (err) {
-        log.error({ err, eventId: event.id }, 'report intake failed; will retry');
+        log.error({ err, eventId: event.id, traceId: event.traceId }, 'report intake failed; will retry');
         return retry(`reporter_error: ${(err as Error)?.name ?? 'Error'}`);
       }
     },
-    fileNext: () => fileNextReport(filing),
+    async fileNext() {
+      const outcome = await fileNextReport(filing);
+      if (outcome.kind === 'filed' || outcome.kind === 'held') options.metrics?.reports.inc({ outcome: outcome.kind });
+      else if (outcome.kind === 'retry') options.metrics?.reports.inc({ outcome: 'failed' });
+      return outcome;
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { isObjectStoreError, quarantineKey, type ObjectStore } from '@vigil/stor
 import { checkVerdict, type UnscannablePolicy } from './decide.ts';
 import { newMatchId, newScanId, recordScan } from './record-scan.ts';
 import { decideContent, recordedContent, scanContent, type ContentScanner } from './scan-content.ts';
+import { observeScan, type CheckMetrics, type ScanTimings } from './scan-metrics.ts';
 
 export interface CheckCoreDeps {
   pool: Pool;
@@ -24,6 +25,8 @@ export interface CheckCoreDeps {
   unscannablePolicy: (source: string) => UnscannablePolicy;
   producer: string;
   now: () => Date;
+  /** Check durations by verdict, and the check's scans, stages and matches on lane `check`. */
+  metrics?: CheckMetrics;
 }
 
 export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
@@ -63,6 +66,12 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
       }
       const location = request.object ?? ('object' in request.content ? request.content.object : { bucket: 'gateway', key: `checks/${scanId}` });
       const recordedVersion = versionId ?? location.versionId;
+      const timings: ScanTimings = {
+        ...(fetchMs !== undefined && { fetchMs }),
+        ...content?.timings,
+        // The check's "upload event" is the request: its end to end is request to verdict.
+        endToEndMs: recordStarted - started,
+      };
       // One statement, committed on its own: the check's write costs a single round trip.
       await recordScan(deps.pool, {
           scanId,
@@ -88,17 +97,23 @@ export function createCheckCore(deps: CheckCoreDeps): GatewayCore {
           scannedAt: deps.now(),
           traceId: randomUUID(),
           producer: deps.producer,
+          timings,
         });
       const finished = performance.now();
+      const verdict = checkVerdict(decision);
+      if (deps.metrics) {
+        observeScan(deps.metrics, { lane: 'check', source: request.source, decision, timings: { ...timings, recordMs: finished - recordStarted } });
+        deps.metrics.checkDuration.observe({ verdict }, (finished - started) / 1000);
+      }
       return {
-        verdict: checkVerdict(decision),
+        verdict,
         scanId,
         matches: decision.hits.map(summary),
         ...(decision.verdict === 'unscannable' && { reason: decision.reason }),
         reused: content?.reused ?? false,
         timings: {
           ...(fetchMs !== undefined && { fetchMs: round(fetchMs) }),
-          hashMs: round(content?.timings.hashMs ?? 0),
+          hashMs: round((content?.timings.decodeMs ?? 0) + (content?.timings.hashMs ?? 0)),
           matchMs: round(content?.timings.matchMs ?? 0),
           recordMs: round(finished - recordStarted),
           totalMs: round(finished - started),

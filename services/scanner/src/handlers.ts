@@ -10,9 +10,11 @@ import { scanStoredObject, type ObjectScanDeps, type ObjectScanOutcome } from '.
 export function handleUploadReceived(deps: ObjectScanDeps, log: Logger): Handler<'upload.received.v1'> {
   return async (event) => {
     const { payload } = event;
+    const eventLog = log.child({ eventId: event.id, traceId: event.traceId });
     const outcome = await scanStoredObject(deps, {
       eventId: event.id,
       traceId: event.traceId,
+      eventTime: event.occurredAt,
       lane: 'live',
       source: payload.source,
       trigger: 'upload',
@@ -21,7 +23,7 @@ export function handleUploadReceived(deps: ObjectScanDeps, log: Logger): Handler
       uploader: payload.uploader,
       uploadedAt: payload.uploadedAt,
     });
-    logOutcome(log, outcome, { eventId: event.id, uploadId: payload.uploadId, tenantId: payload.object.tenantId });
+    logOutcome(eventLog, outcome, { uploadId: payload.uploadId, tenantId: payload.object.tenantId });
     return done;
   };
 }
@@ -29,16 +31,18 @@ export function handleUploadReceived(deps: ObjectScanDeps, log: Logger): Handler
 export function handleRescanRequested(deps: ObjectScanDeps, log: Logger): Handler<'rescan.requested.v1'> {
   return async (event) => {
     const { payload } = event;
+    const eventLog = log.child({ eventId: event.id, traceId: event.traceId });
     const outcome = await scanStoredObject(deps, {
       eventId: event.id,
       traceId: event.traceId,
+      eventTime: event.occurredAt,
       lane: 'bulk',
       source: 'rescan',
       trigger: 'rescan',
       object: payload.object,
       rescanId: payload.rescanId,
     });
-    logOutcome(log, outcome, { eventId: event.id, rescanId: payload.rescanId, tenantId: payload.object.tenantId });
+    logOutcome(eventLog, outcome, { rescanId: payload.rescanId, tenantId: payload.object.tenantId });
     return done;
   };
 }

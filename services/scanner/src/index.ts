@@ -18,5 +18,6 @@ export { handleRescanRequested, handleUploadReceived } from './handlers.ts';
 export { createLaneScheduler, type Lane, type LaneScheduler } from './lane-scheduler.ts';
 export { newMatchId, newScanId, recordScan, type RecordOutcome, type ScanToRecord } from './record-scan.ts';
 export { scanContent, type ContentScan, type ContentScanner } from './scan-content.ts';
+export { observeScan, storedTimings, type CheckMetrics, type CounterPort, type HistogramPort, type ScanMetrics, type ScanTimings } from './scan-metrics.ts';
 export { scanStoredObject, type ObjectScanDeps, type ObjectScanOutcome, type ObjectScanRequest } from './scan-object.ts';
-export { createContentScanner, startScanner, type ScannerService, type ScannerServiceDeps } from './scanner-service.ts';
+export { BULK_CONSUMER, createContentScanner, LIVE_CONSUMER, startScanner, type ScannerService, type ScannerServiceDeps } from './scanner-service.ts';

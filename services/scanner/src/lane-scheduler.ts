@@ -3,12 +3,12 @@
 // first, so a rescan of millions queued behind the pool never delays an upload verdict or a
 // synchronous check by more than the images already being hashed.
 
-import type { HashOutcome, HashPool, HashRequest } from '@vigil/hashing';
+import type { HashPool, HashRequest, TimedHashOutcome } from '@vigil/hashing';
 
 export type Lane = 'live' | 'bulk';
 
 export interface LaneScheduler {
-  hash(bytes: Uint8Array, lane: Lane, request?: HashRequest): Promise<HashOutcome>;
+  hash(bytes: Uint8Array, lane: Lane, request?: HashRequest): Promise<TimedHashOutcome>;
   /** Waiting (not yet in the pool) per lane. */
   queued(): Record<Lane, number>;
 }
@@ -29,7 +29,7 @@ export function createLaneScheduler(pool: Pick<HashPool, 'hash' | 'threads'>, in
 
   return {
     hash(bytes, lane, request) {
-      return new Promise<HashOutcome>((resolve, reject) => {
+      return new Promise<TimedHashOutcome>((resolve, reject) => {
         waiting[lane].push(() => {
           pool
             .hash(bytes, request)

@@ -11,6 +11,7 @@ import type { ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
 import { derivedHashes, packDihedral, type StoredHashes } from './content-hashes.ts';
 import type { Decision } from './decide.ts';
+import { storedTimings, type ScanTimings } from './scan-metrics.ts';
 
 type ObjectRef = Payload<'upload.received.v1'>['object'];
 type Uploader = Payload<'upload.received.v1'>['uploader'];
@@ -40,6 +41,8 @@ export interface ScanToRecord {
   scannedAt: Date;
   traceId: string;
   producer: string;
+  /** Where the scan's time went (scans.timings); stages that did not run are absent. */
+  timings?: ScanTimings;
 }
 
 export type RecordOutcome =
@@ -70,6 +73,7 @@ export async function recordScan(db: Queryable, scan: ScanToRecord): Promise<Rec
     blocked: decision.blocked, mode: scan.mode, lists: scan.lists, algorithm: decisive?.algorithm ?? null,
     threshold: decisive?.threshold ?? null, distance: decisive?.distance ?? null, scanned_at: scan.scannedAt.toISOString(),
     lane: scan.lane, source: scan.source, review: decision.review, reused: scan.reused, match_id: matchId,
+    timings: scan.timings ? storedTimings(scan.timings) : null,
   };
   const contentRow = scan.hashes && {
     ...objectColumns, size: object.size, content_type: object.contentType ?? null, sha256,

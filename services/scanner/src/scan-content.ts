@@ -30,7 +30,11 @@ export interface ContentScan {
   lists: ListVersionRef[];
   /** The rule the matches were gathered under, which the decision applies. */
   detection: DetectionRule;
-  timings: { hashMs: number; matchMs: number };
+  /**
+   * Milliseconds: decodeMs is the worker's decode (absent when stored hashes answered), hashMs
+   * the rest of getting the hashes (queueing for a thread, hashing, or the stored-hash lookup).
+   */
+  timings: { decodeMs?: number; hashMs: number; matchMs: number };
 }
 
 export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, lane: Lane): Promise<ContentScan> {
@@ -40,6 +44,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
   let hashes = await scanner.cache.get(sha256);
   const reused = hashes !== null;
   let unscannable: ContentScan['unscannable'];
+  let decodeMs: number | undefined;
   if (!hashes) {
     // SHA-256 is already computed above: the worker hashes the pixels and the other digests only.
     const outcome = await scanner.hasher.hash(bytes, lane, {
@@ -48,6 +53,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
       framing: detection.region,
       ...(detection.uncrop.length > 0 && { uncrop: detection.uncrop }),
     });
+    decodeMs = outcome.timings?.decodeMs;
     if (outcome.status === 'hashed') {
       hashes = fromImageHashes({ ...outcome.hashes, sha256 });
       scanner.cache.remember(hashes);
@@ -67,7 +73,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
     matches,
     lists,
     detection,
-    timings: { hashMs: hashed - started, matchMs: matched - hashed },
+    timings: { ...(decodeMs !== undefined && { decodeMs }), hashMs: Math.max(0, hashed - started - (decodeMs ?? 0)), matchMs: matched - hashed },
   };
 }
 

@@ -9,6 +9,7 @@ import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
 import type { Decision, UnscannablePolicy } from './decide.ts';
 import { newScanId, recordScan, type RecordOutcome } from './record-scan.ts';
 import { decideContent, recordedContent, scanContent, type ContentScan, type ContentScanner } from './scan-content.ts';
+import { observeScan, type ScanMetrics, type ScanTimings } from './scan-metrics.ts';
 
 type ObjectRef = Payload<'upload.received.v1'>['object'];
 type Uploader = Payload<'upload.received.v1'>['uploader'];
@@ -23,6 +24,7 @@ export interface ObjectScanDeps {
   unscannablePolicy: (source: string) => UnscannablePolicy;
   producer: string;
   now: () => Date;
+  metrics?: ScanMetrics;
 }
 
 export interface ObjectScanRequest {
@@ -36,6 +38,8 @@ export interface ObjectScanRequest {
   rescanId?: string;
   uploader?: Uploader;
   uploadedAt?: string;
+  /** When the triggering event was created: end-to-end time runs from here to the verdict. */
+  eventTime?: string;
 }
 
 export type ObjectScanOutcome =
@@ -52,6 +56,7 @@ export async function scanStoredObject(deps: ObjectScanDeps, request: ObjectScan
   let bytes: Uint8Array | null = null;
   let size = object.size;
   let versionId = object.versionId;
+  const fetchStarted = performance.now();
   try {
     const fetched = await deps.store.getBytes(
       { bucket: object.bucket, key: object.key, ...(object.versionId && { versionId: object.versionId }) },
@@ -65,8 +70,18 @@ export async function scanStoredObject(deps: ObjectScanDeps, request: ObjectScan
     if (!(isObjectStoreError(err) && err.code === 'too_large')) throw err;
   }
 
+  const fetchMs = performance.now() - fetchStarted;
   const content = bytes ? await scanContent(deps.scanner, bytes, request.lane) : null;
   const decision = decideContent(content, deps.unscannablePolicy(request.source));
+  const scannedAt = deps.now();
+  const eventTime = request.eventTime ? Date.parse(request.eventTime) : Number.NaN;
+  const timings: ScanTimings = {
+    fetchMs,
+    ...content?.timings,
+    // A clock skewed between producer and scanner can put the event in the future: left out then.
+    ...(Number.isFinite(eventTime) && scannedAt.getTime() >= eventTime && { endToEndMs: scannedAt.getTime() - eventTime }),
+  };
+  const recordStarted = performance.now();
   const outcome: RecordOutcome = await withTransaction(deps.pool, (client) =>
     recordScan(client, {
       scanId: newScanId(),
@@ -82,11 +97,13 @@ export async function scanStoredObject(deps: ObjectScanDeps, request: ObjectScan
       mode: 'fast',
       ...(request.uploader && { uploader: request.uploader }),
       ...(request.uploadedAt && { uploadedAt: request.uploadedAt }),
-      scannedAt: deps.now(),
+      scannedAt,
       traceId: request.traceId,
       producer: deps.producer,
+      timings,
     }),
   );
   if (!outcome.recorded) return { status: 'duplicate', scanId: outcome.scanId, matchId: outcome.matchId };
+  observeScan(deps.metrics, { lane: request.lane, source: request.source, decision, timings: { ...timings, recordMs: performance.now() - recordStarted } });
   return { status: 'scanned', scanId: outcome.scanId, matchId: outcome.matchId, decision, content };
 }

@@ -13,7 +13,12 @@ import { ContentHashCache } from './content-hashes.ts';
 import { handleRescanRequested, handleUploadReceived } from './handlers.ts';
 import { createLaneScheduler } from './lane-scheduler.ts';
 import type { ContentScanner } from './scan-content.ts';
+import type { ScanMetrics } from './scan-metrics.ts';
 import type { ObjectScanDeps } from './scan-object.ts';
+
+/** Consumer groups of the live and bulk lanes. */
+export const LIVE_CONSUMER = 'scanner';
+export const BULK_CONSUMER = 'scanner-bulk';
 
 /** The shared scanning core: one per process, used by the consumers and the gateway's check. */
 export function createContentScanner(pool: Pool, hashPool: HashPool, registry: ListRegistry): ContentScanner {
@@ -29,6 +34,8 @@ export interface ScannerServiceDeps {
   logger: Logger;
   producer?: string;
   now?: () => Date;
+  /** Scans, stages, matches and unscannable reasons (the process's VigilMetrics). */
+  metrics?: ScanMetrics;
 }
 
 export interface ScannerService {
@@ -46,16 +53,17 @@ export async function startScanner(deps: ScannerServiceDeps): Promise<ScannerSer
     unscannablePolicy: unscannablePolicy(deps.config),
     producer: deps.producer ?? 'scanner',
     now: deps.now ?? (() => new Date()),
+    ...(deps.metrics && { metrics: deps.metrics }),
   };
   const subscriptions: Subscription[] = [];
   try {
     subscriptions.push(
       await deps.bus.subscribe(
-        { topic: 'upload.received.v1', group: 'scanner', concurrency: deps.config.liveConcurrency },
+        { topic: 'upload.received.v1', group: LIVE_CONSUMER, concurrency: deps.config.liveConcurrency },
         handleUploadReceived(objectDeps, log.child({ component: 'live' })),
       ),
       await deps.bus.subscribe(
-        { topic: 'rescan.requested.v1', group: 'scanner-bulk', concurrency: deps.config.bulkConcurrency },
+        { topic: 'rescan.requested.v1', group: BULK_CONSUMER, concurrency: deps.config.bulkConcurrency },
         handleRescanRequested(objectDeps, log.child({ component: 'bulk' })),
       ),
     );

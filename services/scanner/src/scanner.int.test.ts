@@ -13,6 +13,7 @@ import { ListRegistry, PgListStore, type ListManifest, type StoredEntry } from '
 import { FsObjectStore, quarantineKey } from '@vigil/storage';
 import { encode, naturalScene } from '@vigil/testkit';
 import { resolvePostgres } from '@vigil/testkit/services';
+import { createMetrics } from '@vigil/observability';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckCore } from './check-core.ts';
@@ -170,5 +171,51 @@ describe.skipIf(!postgres.available)('scanner', () => {
     const [hit, miss] = await core.lookup([{ pdq: await pdqOf(images.scene2!) }, { md5: '0'.repeat(32) }]);
     expect(hit!.matches).toEqual([{ list: 'demo-pdq', listVersion: 2, algorithm: 'pdq', distance: 0, action: 'quarantine', variant: 'orig' }]);
     expect(miss!.matches).toEqual([]);
+  });
+
+  it('counts what it records (scans, matches, unscannable, stage and end-to-end times) and stores the timings', async () => {
+    const metrics = createMetrics({ processMetrics: false });
+    const measured: ObjectScanDeps = { ...deps, metrics };
+    const value = async (metric: { get(): Promise<{ values: Array<{ labels: object; value: number; metricName?: string }> }> }, labels: object, suffix = '') =>
+      (await metric.get()).values.find((v) => (suffix === '' || v.metricName?.endsWith(suffix)) && Object.entries(labels).every(([k, l]) => (v.labels as Record<string, unknown>)[k] === l))?.value;
+
+    // Published 1.5 s before the scan: end to end includes the queueing.
+    const request = { ...(await upload(images.scene1!)), eventTime: new Date(Date.now() - 1500).toISOString() };
+    const matched = await scanStoredObject(measured, request);
+    expect(await scanStoredObject(measured, request)).toMatchObject({ status: 'duplicate' });
+    const fresh = await scanStoredObject(measured, await upload(await encode(await naturalScene(320, 240, 44), 'jpeg')));
+    await scanStoredObject(measured, await upload(images.truncated!));
+
+    expect(await metrics.registry.getSingleMetricAsString('vigil_scans_total')).toContain('vigil_scans_total{verdict="matched",lane="live",source="workers"} 1');
+    expect(await value(metrics.scans, { verdict: 'clean', lane: 'live', source: 'workers' })).toBe(1);
+    expect(await value(metrics.scans, { verdict: 'unscannable', lane: 'live' })).toBe(1);
+    expect(await value(metrics.unscannable, { reason: 'truncated', lane: 'live' })).toBe(1);
+    expect((await metrics.matches.get()).values).toEqual([{ labels: { list: 'demo-pdq', action: 'quarantine', trigger: 'live' }, value: 1 }]);
+    // Three fetches; decodes only for the two never-seen byte strings (the listed one came from stored hashes).
+    expect(await value(metrics.scanStage, { stage: 'fetch', lane: 'live' }, '_count')).toBe(3);
+    expect(await value(metrics.scanStage, { stage: 'decode', lane: 'live' }, '_count')).toBe(2);
+    expect(await value(metrics.scanStage, { stage: 'record', lane: 'live' }, '_count')).toBe(3);
+    expect(await value(metrics.scanEndToEnd, { lane: 'live' }, '_sum')).toBeGreaterThanOrEqual(1.5);
+
+    const stored = async (scanId: string) => (await pool.query('SELECT timings FROM scans WHERE id = $1', [scanId])).rows[0].timings;
+    const matchedTimings = await stored((matched as { scanId: string }).scanId);
+    expect(Object.keys(matchedTimings).sort()).toEqual(['endToEndMs', 'fetchMs', 'hashMs', 'matchMs']);
+    expect(matchedTimings.endToEndMs).toBeGreaterThanOrEqual(1500);
+    const freshTimings = await stored((fresh as { scanId: string }).scanId);
+    expect(freshTimings.decodeMs).toBeGreaterThan(0);
+    expect(freshTimings.hashMs).toBeGreaterThan(0);
+
+    const core = createCheckCore({
+      pool, store, scanner: deps.scanner, registry, quarantineBucket: 'quarantine', maxBytes: 5_000_000, fetchTimeoutMs: 10_000,
+      unscannablePolicy: () => 'block', producer: 'gateway', now: () => new Date(), metrics,
+    });
+    const checked = await core.check({ tenantId: 't3', content: { bytes: images.scene1! }, object: { bucket: 'public', key: 'pending/9.jpg' }, source: 'gateway' });
+    expect(checked.verdict).toBe('block');
+    expect(await value(metrics.checkDuration, { verdict: 'block' }, '_count')).toBe(1);
+    expect(await value(metrics.scans, { verdict: 'matched', lane: 'check', source: 'gateway' })).toBe(1);
+    expect(await value(metrics.matches, { list: 'demo-pdq', action: 'quarantine', trigger: 'check' })).toBe(1);
+    const checkTimings = await stored(checked.scanId);
+    expect(checkTimings.endToEndMs).toBeGreaterThan(0);
+    expect(checkTimings.endToEndMs).toBeLessThanOrEqual(checked.timings.totalMs + 0.01);
   });
 });

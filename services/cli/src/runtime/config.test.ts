@@ -20,3 +20,16 @@ describe('evidence and reporting configuration', () => {
     expect(loadRuntimeConfig({ ...creds, NCMEC_ENV: 'production' }).reports.sink).toMatchObject({ baseUrl: 'https://report.cybertip.org/ispws' });
   });
 });
+
+describe('metrics listener configuration', () => {
+  it('listens on 127.0.0.1:9464 by default; 0 picks a free port; off turns it off', () => {
+    expect(loadRuntimeConfig({}).metrics).toEqual({ host: '127.0.0.1', port: 9464 });
+    expect(loadRuntimeConfig({ VIGIL_METRICS_PORT: '0', VIGIL_METRICS_HOST: '0.0.0.0' }).metrics).toEqual({ host: '0.0.0.0', port: 0 });
+    expect(loadRuntimeConfig({ VIGIL_METRICS_PORT: 'off' }).metrics).toEqual({ host: '127.0.0.1', port: null });
+  });
+
+  it('refuses a port that is not one', () => {
+    expect(() => loadRuntimeConfig({ VIGIL_METRICS_PORT: '70000' })).toThrow(/VIGIL_METRICS_PORT/);
+    expect(() => loadRuntimeConfig({ VIGIL_METRICS_PORT: 'yes' })).toThrow(/VIGIL_METRICS_PORT/);
+  });
+});

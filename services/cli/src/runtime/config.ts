@@ -30,6 +30,10 @@ const Env = z.object({
   VIGIL_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   VIGIL_GATEWAY_TOKENS: z.string().min(1).optional(),
   VIGIL_ACTIONER_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  /** The metrics listener (GET /metrics): a port, `0` for any free one, or `off`. */
+  VIGIL_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
+  /** 127.0.0.1 by default; 0.0.0.0 in a container, so Prometheus can reach it. */
+  VIGIL_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** How long the Postgres bus keeps events (the embedded default's topic retention). */
   VIGIL_BUS_RETENTION_HOURS: z.coerce.number().positive().default(24 * 7),
   /** The evidence vault: a bucket with S3 Object Lock (created with it when missing). */
@@ -81,6 +85,8 @@ export interface RuntimeConfig {
   logLevel: string;
   gateway: { host: string; port: number; tokens?: string };
   actionerConcurrency: number;
+  /** The metrics listener; port null when it is off. */
+  metrics: { host: string; port: number | null };
   busRetentionMs: number;
   evidence: { bucket: string; retentionDays: number; expiryIntervalMs: number };
   reports: {
@@ -129,6 +135,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     logLevel: e.VIGIL_LOG_LEVEL ?? 'info',
     gateway: { host: e.VIGIL_GATEWAY_HOST, port: e.VIGIL_GATEWAY_PORT, ...(e.VIGIL_GATEWAY_TOKENS && { tokens: e.VIGIL_GATEWAY_TOKENS }) },
     actionerConcurrency: e.VIGIL_ACTIONER_CONCURRENCY,
+    metrics: { host: e.VIGIL_METRICS_HOST, port: e.VIGIL_METRICS_PORT === 'off' ? null : e.VIGIL_METRICS_PORT },
     busRetentionMs: e.VIGIL_BUS_RETENTION_HOURS * 60 * 60 * 1000,
     evidence: { bucket: e.VIGIL_EVIDENCE_BUCKET, retentionDays: e.VIGIL_EVIDENCE_RETENTION_DAYS, expiryIntervalMs: e.VIGIL_EVIDENCE_EXPIRY_MINUTES * 60 * 1000 },
     reports: {

@@ -10,15 +10,17 @@ import { createActioner, subscribeActioner } from '@vigil/actioner';
 import { startEvidenceService } from '@vigil/evidence';
 import { BUS_MIGRATIONS, KafkaBus, PostgresBus, type Bus, type Subscription } from '@vigil/bus';
 import { createOutboxRelay, openDatabase, type Database, type Logger } from '@vigil/db';
-import { buildGateway, hashTokenSecret, parseTokens, SCOPES, type GatewayToken } from '@vigil/gateway';
+import { buildGateway, hashTokenSecret, parseTokens, PostgresDashboardSource, SCOPES, type GatewayToken } from '@vigil/gateway';
 import { createHashPool, type HashPool } from '@vigil/hashing';
 import { ListRegistry, PgListStore } from '@vigil/lists';
 import { createCorpusLookup, createListsAdmin, startRetroService, startSourceSync } from '@vigil/hashlists';
 import { NcmecSink, OutboxSink, startReporter, type ReportSink } from '@vigil/reporter';
 import { createCheckCore, createContentScanner, loadScannerConfig, startScanner, unscannablePolicy, type ScannerService } from '@vigil/scanner';
+import { createMetrics, startMetricsServer, type VigilMetrics } from '@vigil/observability';
 import { FsObjectStore, S3ObjectStore, type ObjectStore } from '@vigil/storage';
 import type { RuntimeConfig } from './config.ts';
 import { listSourcesFrom } from './list-sources.ts';
+import { readPipelineState } from './pipeline-state.ts';
 
 export const ROLES = ['scanner', 'actioner', 'gateway', 'evidence', 'reporter', 'hashlists'] as const;
 export type Role = (typeof ROLES)[number];
@@ -32,12 +34,20 @@ export interface Runtime {
   gatewayUrl: string | null;
   /** Where the generated local token's secret was written, when no tokens were configured. */
   localTokenFile: string | null;
+  /** This process's metrics (one registry for every role it runs). */
+  metrics: VigilMetrics;
+  /** The metrics listener's GET /metrics address, or null when VIGIL_METRICS_PORT=off (or serveMetrics is false). */
+  metricsUrl: string | null;
   close(): Promise<void>;
 }
 
 /** Adapters a caller supplies instead of the configured ones (tests wrap the store to watch it). */
 export interface RuntimeOverrides {
   store?: ObjectStore;
+  /** The metrics to count into (default: a new registry for this runtime). */
+  metrics?: VigilMetrics;
+  /** false: no metrics listener, whatever the config says (one-shot commands such as `vigil scan`). */
+  serveMetrics?: boolean;
 }
 
 export async function startRuntime(config: RuntimeConfig, roles: readonly Role[], env: NodeJS.ProcessEnv, log: Logger, overrides: RuntimeOverrides = {}): Promise<Runtime> {
@@ -52,6 +62,15 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     }
   };
   try {
+    const metrics = overrides.metrics ?? createMetrics();
+    let metricsUrl: string | null = null;
+    if (config.metrics.port !== null && overrides.serveMetrics !== false) {
+      const listener = await startMetricsServer({ registry: metrics.registry, host: config.metrics.host, port: config.metrics.port });
+      metricsUrl = listener.url;
+      closers.push(() => listener.close());
+    }
+    const onDeadLettered = (letter: { topic: string; group: string }) => metrics.deadLettered.inc({ topic: letter.topic, group: letter.group });
+
     const database = await openDatabase({
       ...(config.databaseUrl && { databaseUrl: config.databaseUrl }),
       home: config.home,
@@ -61,8 +80,8 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     closers.push(() => database.close());
 
     const bus: Bus = config.kafka
-      ? new KafkaBus(config.kafka, log.child({ component: 'bus' }))
-      : new PostgresBus({ connectionString: database.url, log: log.child({ component: 'bus' }) });
+      ? new KafkaBus({ ...config.kafka, onDeadLettered }, log.child({ component: 'bus' }))
+      : new PostgresBus({ connectionString: database.url, log: log.child({ component: 'bus' }), onDeadLettered });
     closers.push(() => bus.close());
     if (bus instanceof KafkaBus) await bus.ensureTopics();
     if (bus instanceof PostgresBus) closers.push(schedulePrune(bus, config.busRetentionMs, log));
@@ -87,11 +106,12 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       await registry.refresh();
       registry.start(scannerConfig.listRefreshMs);
       const lists = registry;
+      metrics.watchLists(() => lists.loaded());
       closers.push(() => lists.stop());
       const scanner = createContentScanner(database.pool, hashPool, registry);
 
       if (roles.includes('scanner')) {
-        const service: ScannerService = await startScanner({ bus, pool: database.pool, store, scanner, config: scannerConfig, logger: log.child({ component: 'scanner' }) });
+        const service: ScannerService = await startScanner({ bus, pool: database.pool, store, scanner, config: scannerConfig, logger: log.child({ component: 'scanner' }), metrics });
         closers.push(() => service.stop());
       }
       if (roles.includes('gateway')) {
@@ -100,27 +120,31 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
         const app = await buildGateway({
           core: createCheckCore({
             pool: database.pool, store, scanner, registry, quarantineBucket: config.quarantineBucket, maxBytes: scannerConfig.maxBytes,
-            fetchTimeoutMs: scannerConfig.fetchTimeoutMs, unscannablePolicy: unscannablePolicy(scannerConfig), producer: 'gateway', now: () => new Date(),
+            fetchTimeoutMs: scannerConfig.fetchTimeoutMs, unscannablePolicy: unscannablePolicy(scannerConfig), producer: 'gateway', now: () => new Date(), metrics,
           }),
           // Trusted-reporter lookups answer from stored hashes (a head per match, never bytes); list imports are audited.
           corpus: { lookup: createCorpusLookup({ pool: database.pool, store }) },
           listsAdmin: createListsAdmin(database.pool),
+          // The ops dashboard reads the shared Postgres (every replica sees the same numbers) and the bus's lag.
+          dashboard: new PostgresDashboardSource({ db: database.pool, lag: () => bus.consumerLag(), deadLetters: () => bus.deadLetterDepth() }),
           tokens: tokens.tokens,
           logger: false,
         });
         gatewayUrl = await app.listen({ host: config.gateway.host, port: config.gateway.port });
+        // Queues, quarantine, outbox, lag and dead letters: exported by the gateway process only, read at scrape time.
+        metrics.watchPipeline(() => readPipelineState(database.pool, bus));
         closers.push(() => app.close());
       }
     }
     if (roles.includes('actioner')) {
-      const actioner = createActioner({ pool: database.pool, store, quarantineBucket: config.quarantineBucket, logger: log });
+      const actioner = createActioner({ pool: database.pool, store, quarantineBucket: config.quarantineBucket, logger: log, metrics });
       const subscription: Subscription = await subscribeActioner(bus, actioner, { concurrency: config.actionerConcurrency });
       closers.push(() => subscription.stop());
     }
     if (roles.includes('evidence')) {
       const evidence = await startEvidenceService({
         bus, pool: database.pool, store, evidenceBucket: config.evidence.bucket, retention: { days: config.evidence.retentionDays },
-        expiryIntervalMs: config.evidence.expiryIntervalMs, logger: log,
+        expiryIntervalMs: config.evidence.expiryIntervalMs, logger: log, metrics,
       });
       closers.push(() => evidence.stop());
     }
@@ -128,13 +152,13 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       const sink: ReportSink = config.reports.sink.kind === 'ncmec' ? new NcmecSink(config.reports.sink) : new OutboxSink(config.reports.sink.dir);
       const reporter = await startReporter({
         bus, pool: database.pool, store, sink, reporter: config.reports.reporter, logger: log, windowMs: config.reports.windowMs,
-        groupDelayMs: config.reports.groupDelayMs, publiclyAvailable: config.reports.publiclyAvailable,
+        groupDelayMs: config.reports.groupDelayMs, publiclyAvailable: config.reports.publiclyAvailable, metrics,
       });
       closers.push(() => reporter.stop());
     }
     if (roles.includes('hashlists')) {
       // Retro-matching of each new list version, in its own consumer group: never reads an object.
-      const retro: Subscription = await startRetroService({ bus, pool: database.pool, logger: log.child({ component: 'hashlists' }) });
+      const retro: Subscription = await startRetroService({ bus, pool: database.pool, logger: log.child({ component: 'hashlists' }), metrics });
       closers.push(() => retro.stop());
       // Lists kept current from their sources (VIGIL_LIST_SOURCES); each version written is retro-matched above.
       const sources = listSourcesFrom(env);
@@ -143,8 +167,8 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
         closers.push(() => scheduler.stop());
       }
     }
-    log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl }, 'vigil running');
-    return { database, bus, store, registry, gatewayUrl, localTokenFile, close };
+    log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl, metricsUrl }, 'vigil running');
+    return { database, bus, store, registry, gatewayUrl, localTokenFile, metrics, metricsUrl, close };
   } catch (err) {
     await close();
     throw err;

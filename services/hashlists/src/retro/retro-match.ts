@@ -68,6 +68,8 @@ export interface RetroSummary {
   suppressed: number;
   suspended: number;
   ms: number;
+  /** The list's action, which its retro matches carry (absent when skipped). */
+  action?: string;
 }
 
 const RETRO_NAMESPACE = 'vigil:retro';
@@ -129,6 +131,7 @@ async function runLocked(deps: RetroDeps, head: ListHead, request: RetroRequest,
     suppressed: run.suppressed,
     suspended: run.suspended,
     ms: Math.round(performance.now() - started),
+    action: head.action,
   };
   log.info({ ...summary }, 'retro-match done');
   return summary;

@@ -8,6 +8,7 @@ import { isPerceptual, type ListAction } from '@vigil/matching';
 import type { Pool } from '@vigil/db';
 import type { ListManifest, ListStore, ListVersionRecord, StoredEntry } from '@vigil/lists';
 import type { Checkpoint, Delivery, HashListSource } from './source.ts';
+import { DEFAULT_THRESHOLDS } from '../import-list.ts';
 
 export interface SyncTarget {
   /** The list the source feeds. */
@@ -26,7 +27,6 @@ export interface SyncedVersion {
   changed: number;
 }
 
-const DEFAULT_THRESHOLDS = { pdq: 31, blockhash: 8, md5: 0, sha1: 0, sha256: 0 } as const;
 
 export async function loadCheckpoint(pool: Pool, sourceId: string): Promise<Checkpoint | null> {
   const { rows } = await pool.query<{ checkpoint: Checkpoint }>('SELECT checkpoint FROM hashlist_source_checkpoints WHERE source_id = $1', [sourceId]);
