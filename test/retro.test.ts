@@ -147,6 +147,14 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     );
     expect(records.find((r) => r.object_key === 'photos/a-rotated.jpg')!.variant).not.toBe('orig');
     for (const r of records) quarantineOf.set(r.object_key, r.id);
+    // Each retro match names who uploaded the object months ago (kept with its scan), for the report.
+    const { rows: found } = await pool().query(
+      `SELECT event->'payload'->'uploader' AS uploader, event->'payload'->>'uploadedAt' AS "uploadedAt" FROM outbox
+        WHERE type = 'match.found.v1' AND event->'payload'->'object'->>'bucket' = $1`,
+      [bucket],
+    );
+    expect(found).toHaveLength(4);
+    for (const row of found) expect(row).toMatchObject({ uploader: { accountId: 'acct-e2e' }, uploadedAt: expect.any(String) });
     for (const name of ['a', 'a-rotated', 'b', 'b-small']) expect(await runtime.store.head({ bucket, key: `photos/${name}.jpg` }), name).toBeNull();
     expect(await runtime.store.head({ bucket, key: 'photos/d.jpg' })).not.toBeNull();
     // Nothing was fetched from the public bucket again: the quarantine is a server-side copy,

@@ -74,6 +74,8 @@ export async function recordScan(db: Queryable, scan: ScanToRecord): Promise<Rec
     threshold: decisive?.threshold ?? null, distance: decisive?.distance ?? null, scanned_at: scan.scannedAt.toISOString(),
     lane: scan.lane, source: scan.source, review: decision.review, reused: scan.reused, match_id: matchId,
     timings: scan.timings ? storedTimings(scan.timings) : null,
+    // Kept for a later retro-match's report (the upload event is gone by then); sensitive.
+    uploader: scan.uploader ?? null, uploaded_at: scan.uploadedAt ?? null,
   };
   const contentRow = scan.hashes && {
     ...objectColumns, size: object.size, content_type: object.contentType ?? null, sha256,

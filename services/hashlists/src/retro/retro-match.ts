@@ -347,6 +347,9 @@ interface CandidateContent {
   blockhash: Buffer | null;
   hits: Array<{ entryId: string | null; category: string | null; distance: number; variant: Match['variant'] }>;
   actioned: boolean;
+  /** Who uploaded it, from its latest scan that knew (what the report must name). */
+  uploader: Payload<'match.found.v1'>['uploader'] | null;
+  uploaded_at: Date | null;
 }
 
 /** Turns pending candidates into matches, a batch of objects per transaction. */
@@ -360,15 +363,19 @@ async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroR
   for (;;) {
     const { rows } = await pool.query<CandidateContent>(
       `SELECT c.id, c.tenant_id, c.bucket, c.object_key, c.version_id, c.size, c.content_type, c.sha256, c.md5, c.sha1, c.pdq, c.pdq_quality,
-              c.pdq_dihedral, c.blockhash,
+              c.pdq_dihedral, c.blockhash, u.uploader, u.uploaded_at,
               json_agg(json_build_object('entryId', r.entry_id, 'category', r.category, 'distance', r.distance, 'variant', r.variant)
                        ORDER BY r.distance, r.entry_hash) AS hits,
               EXISTS (SELECT 1 FROM matches m LEFT JOIN quarantine_records q ON q.match_id = m.id
                        WHERE m.tenant_id = c.tenant_id AND m.bucket = c.bucket AND m.object_key = c.object_key AND m.sha256 = c.sha256
                          AND m.action IN ('block', 'quarantine') AND (q.id IS NULL OR q.status IN ('pending', 'applied'))) AS actioned
          FROM retro_candidates r JOIN content_hashes c ON c.id = r.content_id
+         LEFT JOIN LATERAL (SELECT x.uploader, x.uploaded_at FROM scans x
+                             WHERE x.tenant_id = c.tenant_id AND x.bucket = c.bucket AND x.object_key = c.object_key
+                               AND x.sha256 = c.sha256 AND x.uploader IS NOT NULL
+                             ORDER BY x.scanned_at DESC LIMIT 1) u ON true
         WHERE r.list_id = $1 AND r.version = $2 AND r.outcome IS NULL
-        GROUP BY c.id ORDER BY c.id LIMIT $3`,
+        GROUP BY c.id, u.uploader, u.uploaded_at ORDER BY c.id LIMIT $3`,
       [head.id, request.version, batch],
     );
     if (rows.length === 0) return;
@@ -503,6 +510,8 @@ async function recordRetroMatches(
           ...(row.blockhash && { blockhash: row.blockhash.toString('hex') }),
         },
         matches: decision.hits.map((m) => ({ ...m })),
+        ...(row.uploader && { uploader: row.uploader }),
+        ...(row.uploaded_at && { uploadedAt: row.uploaded_at.toISOString() }),
         detectedAt: detectedAt.toISOString(),
       },
       { producer: context.producer, traceId: context.traceId, now: () => detectedAt },
