@@ -214,11 +214,9 @@ export class ListRegistry {
     const back = [...list.suspended].filter((hash) => !suspended.has(hash));
     if (back.length === 0) return;
     const version = list.matcher.descriptor.version;
+    // Refreshes never overlap, so the list stays at `version` while its entries are read.
     const entries = await loadLiveEntries(this.#pool, list.head.id, version, back);
-    // A diff may have moved the list while the entries were read: those it re-added are live already.
-    if (list.matcher.descriptor.version !== version || this.#lists.get(list.head.id) !== list) return;
-    const pending = entries.filter((e) => list.suspended.has(e.hash));
-    list.matcher.add(pending.map((e) => withListCategory(e, list.head)));
+    list.matcher.add(entries.map((e) => withListCategory(e, list.head)));
     for (const hash of back) list.suspended.delete(hash);
     result.reinstated.push({ listId: list.head.id, hashes: back.length });
     this.#log.info({ listId: list.head.id, entries: back.length }, 'reinstated list entries back in matching');

@@ -40,6 +40,7 @@ import {
   type DemoTimings,
   type DemoUploadResult,
 } from './demo-summary.ts';
+import { followUpColumns, followUpJoins, type FollowUpColumns } from '../follow-ups.ts';
 
 export interface DemoOptions {
   home?: string;
@@ -428,7 +429,7 @@ async function uploadAll(store: ObjectStore, runtime: Runtime, bucket: string, u
 
 // ---- waiting for the pipeline ----------------------------------------------------------------
 
-interface OutcomeRow {
+interface OutcomeRow extends FollowUpColumns {
   event_id: string;
   scan_id: string;
   match_id: string | null;
@@ -441,14 +442,6 @@ interface OutcomeRow {
   distance: number | null;
   variant: string | null;
   query: string | null;
-  q_id: string | null;
-  q_status: string | null;
-  q_reason: string | null;
-  e_id: string | null;
-  e_retain_until: Date | null;
-  r_id: string | null;
-  r_status: string | null;
-  r_reason: string | null;
 }
 
 interface Wanted {
@@ -462,16 +455,11 @@ async function readOutcomes(pool: Pool, wanted: Wanted): Promise<Map<string, Dem
   const { rows } = await pool.query<OutcomeRow>(
     `SELECT s.event_id, s.id AS scan_id, s.match_id, s.verdict, s.unscannable_reason, m.action,
             h.list_id, h.list_version, h.algorithm::text AS algorithm, h.distance, h.variant, h.query,
-            q.id AS q_id, q.status AS q_status, q.reason AS q_reason,
-            e.id AS e_id, e.retain_until AS e_retain_until,
-            rp.id AS r_id, rp.status AS r_status, COALESCE(rp.held_reason, rp.last_error) AS r_reason
+            ${followUpColumns}
        FROM scans s
        LEFT JOIN matches m ON m.id = s.match_id
        LEFT JOIN match_hits h ON h.match_id = s.match_id AND h.ordinal = 0
-       LEFT JOIN quarantine_records q ON q.match_id = s.match_id
-       LEFT JOIN LATERAL (SELECT id, retain_until FROM evidence_items WHERE match_id = s.match_id ORDER BY preserved_at LIMIT 1) e ON true
-       LEFT JOIN LATERAL (SELECT report_id FROM report_files WHERE match_id = s.match_id ORDER BY created_at LIMIT 1) rf ON true
-       LEFT JOIN reports rp ON rp.id = rf.report_id
+       ${followUpJoins('s.match_id')}
       WHERE s.event_id = ANY($1::uuid[]) OR s.id = ANY($2::text[]) OR s.match_id = ANY($3::text[])`,
     [wanted.eventIds ?? [], wanted.scanIds ?? [], wanted.matchIds ?? []],
   );

@@ -17,6 +17,7 @@ import { isObjectStoreError, type ObjectStore } from '@vigil/storage';
 import { matchHitsJson } from '@vigil/scanner';
 import { expandInputs } from '../inputs.ts';
 import type { Progress } from './hash.ts';
+import { followUpColumns, followUpJoins, type FollowUpColumns } from '../follow-ups.ts';
 
 export interface ScanTarget {
   /** What the user named the object: a file path, or s3://bucket/key. */
@@ -151,22 +152,12 @@ function publisher(bus: Bus): { add(event: Event): Promise<void>; flush(): Promi
   };
 }
 
-interface VerdictRow {
+interface VerdictRow extends FollowUpColumns {
   event_id: string;
   verdict: 'clean' | 'matched' | 'unscannable';
   unscannable_reason: string | null;
   action: 'block' | 'quarantine' | 'review' | null;
   hits: ScanLine['matches'];
-  q_status: string | null;
-  q_bucket: string | null;
-  q_key: string | null;
-  q_reason: string | null;
-  e_id: string | null;
-  e_retain_until: Date | null;
-  r_id: string | null;
-  r_status: string | null;
-  r_reason: string | null;
-  r_external: string | null;
 }
 
 /**
@@ -184,15 +175,10 @@ async function awaitVerdicts(targets: ScanTarget[], deps: ScanDeps): Promise<Sca
       const { rows } = await deps.pool.query<VerdictRow>(
         `SELECT s.event_id, s.verdict, s.unscannable_reason, m.action,
                 ${matchHitsJson('s.match_id')} AS hits,
-                q.status AS q_status, q.quarantine_bucket AS q_bucket, q.quarantine_key AS q_key, q.reason AS q_reason,
-                e.id AS e_id, e.retain_until AS e_retain_until,
-                rp.id AS r_id, rp.status AS r_status, COALESCE(rp.held_reason, rp.last_error) AS r_reason, rp.external_report_id AS r_external
+                ${followUpColumns}
            FROM scans s
            LEFT JOIN matches m ON m.id = s.match_id
-           LEFT JOIN quarantine_records q ON q.match_id = s.match_id
-           LEFT JOIN LATERAL (SELECT id, retain_until FROM evidence_items WHERE match_id = s.match_id ORDER BY preserved_at LIMIT 1) e ON true
-           LEFT JOIN LATERAL (SELECT report_id FROM report_files WHERE match_id = s.match_id ORDER BY created_at LIMIT 1) rf ON true
-           LEFT JOIN reports rp ON rp.id = rf.report_id
+           ${followUpJoins('s.match_id')}
           WHERE s.event_id = ANY($1::uuid[])`,
         [[...pending.keys()]],
       );

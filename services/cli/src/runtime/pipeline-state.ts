@@ -32,9 +32,10 @@ export async function readPipelineState(pool: Pool, bus: Pick<Bus, 'consumerLag'
          (SELECT coalesce(json_object_agg(state, n), '{}')
             FROM (SELECT CASE status WHEN 'submitting' THEN 'filing' ELSE status END AS state, count(*)::int AS n
                     FROM reports WHERE status <> 'filed' GROUP BY 1) r) AS reports,
-         -- Quarantined copies whose evidence is not preserved yet (the actioner requests it with every quarantine).
+         -- Quarantined copies whose evidence is not preserved yet (the actioner requests it with every
+         -- quarantine; a release does not withdraw the request): the dashboard's definition too.
          (SELECT count(*)::int FROM quarantine_records q
-           WHERE q.status = 'applied' AND NOT EXISTS (SELECT 1 FROM evidence_items e WHERE e.match_id = q.match_id)) AS evidence_pending,
+           WHERE q.status IN ('applied', 'released') AND NOT EXISTS (SELECT 1 FROM evidence_items e WHERE e.match_id = q.match_id)) AS evidence_pending,
          (SELECT count(*)::int FROM quarantine_records WHERE status = 'applied') AS quarantine_active,
          (SELECT count(*)::int FROM outbox WHERE sent_at IS NULL) AS outbox_backlog,
          (SELECT coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 FROM outbox WHERE sent_at IS NULL) AS outbox_oldest`,

@@ -20,7 +20,7 @@ import { createMetrics, startMetricsServer, type VigilMetrics } from '@vigil/obs
 import { FsObjectStore, S3ObjectStore, type ObjectStore } from '@vigil/storage';
 import type { RuntimeConfig } from './config.ts';
 import { listSourcesFrom } from './list-sources.ts';
-import { readPipelineState } from './pipeline-state.ts';
+import { readPipelineState, VIGIL_CONSUMERS } from './pipeline-state.ts';
 
 export const ROLES = ['scanner', 'actioner', 'gateway', 'evidence', 'reporter', 'hashlists'] as const;
 export type Role = (typeof ROLES)[number];
@@ -126,7 +126,7 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
           corpus: { lookup: createCorpusLookup({ pool: database.pool, store }) },
           listsAdmin: createListsAdmin(database.pool),
           // The ops dashboard reads the shared Postgres (every replica sees the same numbers) and the bus's lag.
-          dashboard: new PostgresDashboardSource({ db: database.pool, lag: () => bus.consumerLag(), deadLetters: () => bus.deadLetterDepth() }),
+          dashboard: new PostgresDashboardSource({ db: database.pool, lag: () => bus.consumerLag(VIGIL_CONSUMERS), deadLetters: () => bus.deadLetterDepth() }),
           tokens: tokens.tokens,
           logger: false,
         });
