@@ -83,7 +83,9 @@ for (const record of [...manifest.variants, ...manifest.distractors]) {
   }
   const kind = record.original ? 'variants' : 'distractors';
   for (const listId of new Set(decision.hits.map((hit) => hit.listId))) byList[listId][kind]++;
-  const source = decision.decisive.corroborated ? 'corroborated' : (decision.decisive.query ?? `${decision.decisive.algorithm}${decision.decisive.variant === 'orig' ? '' : ' (dihedral)'}`);
+  const { decisive } = decision;
+  const queryName = decisive.query === 'region' ? `region (${feature.hashes.contentRegion.kind})` : decisive.query;
+  const source = decisive.corroborated ? `corroborated${decisive.query ? ` ${queryName}` : ''}` : (queryName ?? `${decisive.algorithm}${decisive.variant === 'orig' ? '' : ' (dihedral)'}`);
   (bySource[source] ??= { variants: 0, distractors: 0 })[kind]++;
   verdicts.set(path, code(`entry:${decision.decisive.entryId}`));
 }
@@ -107,6 +109,47 @@ for (const algorithm of ['pdq', 'blockhash']) {
 }
 
 
+/**
+ * How close the distractors come to the list entries, per query: the margins behind the rule's
+ * numbers (the closest unrelated image must stay outside what the rule admits, with room to spare).
+ */
+function distractorMargins() {
+  const words = (hex) => new Uint32Array(Uint8Array.from(Buffer.from(hex, 'hex')).buffer);
+  const popcount = (x) => {
+    x -= (x >>> 1) & 0x55555555;
+    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
+    return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
+  };
+  const distance = (a, b) => {
+    let d = 0;
+    for (let i = 0; i < 8; i++) d += popcount(a[i] ^ b[i]);
+    return d;
+  };
+  const nearest = (query, entries) => entries.reduce((best, entry) => Math.min(best, distance(query, entry)), Infinity);
+  const known = manifest.known.map((record) => features.get(pathOf(record)).hashes);
+  const knownPdq = known.map((h) => words(h.pdq));
+  const knownBh = known.map((h) => words(h.blockhash));
+  const [pdqList, bhList] = LISTS;
+  const { blockhashWeight } = rule.corroboration;
+  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity };
+  for (const record of manifest.distractors) {
+    const f = features.get(pathOf(record));
+    if (!f?.ok) continue;
+    const h = f.hashes;
+    const pdqs = Object.values(h.pdqDihedral).map(words);
+    const bh = words(h.blockhash);
+    for (let k = 0; k < known.length; k++) {
+      const p = pdqs.reduce((best, q) => Math.min(best, distance(q, knownPdq[k])), Infinity);
+      if (h.pdqQuality >= 50) min.pdq = Math.min(min.pdq, p);
+      const excess = Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
+      min.weighted = Math.min(min.weighted, excess);
+    }
+    if (h.contentRegion?.pdq && h.contentRegion.pdqQuality >= 50) min.region = Math.min(min.region, nearest(words(h.contentRegion.pdq), knownPdq));
+    for (const u of h.uncropped) if (rule.uncrop.includes(u.kept) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(words(u.pdq), knownPdq));
+  }
+  return min;
+}
+
 function renderReport() {
   const n = manifest.distractors.length;
   const fp = fused.fp_count[0];
@@ -115,6 +158,7 @@ function renderReport() {
   const bhZero = zero(plain.blockhash);
   const transforms = manifest.transforms.map((t) => t.name);
   const ms = timings();
+  const margins = distractorMargins();
   const fmt = (x) => (x === undefined || x === null ? '-' : x.toFixed(3));
   const lines = [
     '# Detection quality',
@@ -127,9 +171,13 @@ function renderReport() {
     '## Operating point',
     '',
     `- Lists: \`known-pdq\` (PDQ, threshold ${LISTS[0].threshold}, dihedral on) and \`known-blockhash\` (blockhash, threshold ${LISTS[1].threshold}), one entry per original, external id = original id.`,
-    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within ${rule.extraMax.uncrop}); corroborated near misses up to +${rule.corroboration.pdq} PDQ bits and +${rule.corroboration.blockhash} blockhash bits beyond each list's threshold, same entry and query; canonical PDQ below quality 50 only within ${rule.lowQualityPdqMax}.`,
+    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); canonical PDQ below quality 50 alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated.`,
     `- **Distractors flagged: ${fp}/${n}**. In-scope mean recall **${fmt(fused.recall_macro_in_scope[0])}** (all transforms: ${fmt(fused.recall_macro[0])}).`,
     `- For comparison, plain hashes scored alone: PDQ at its largest zero-FP threshold t=${pdqZero.threshold}: in-scope ${fmt(pdqZero.recall_macro_in_scope)}; PDQ t=31: ${fmt(plain.pdq.recall_macro_in_scope[31])} with ${plain.pdq.fp_count[31]} flagged; blockhash zero-FP t=${bhZero.threshold}: ${fmt(bhZero.recall_macro_in_scope)}.`,
+    '',
+    '### Margins: how close the distractors come',
+    '',
+    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
     '',
     '## Targets (issue 9) at this operating point',
     '',
@@ -170,7 +218,7 @@ function renderReport() {
     ...['decode', 'plain', 'detect', 'region', 'uncrop'].map((step) => `| ${STEP_NAMES[step]} | ${ms[step].toFixed(2)} | ${step === 'plain' ? '-' : `${((100 * ms[step]) / ms.plain).toFixed(0)}%`} |`),
     `| matching + decision (${LISTS.length} lists of ${manifest.known.length}) | ${matchMs.toFixed(3)} | - |`,
     '',
-    `Framed (a content region found): ${ms.framed} images; region hashing is paid only there. Crop compensation is computed for shares ${ms.uncropKept}; the rule uses ${JSON.stringify(rule.uncrop)}.`,
+    `Framed (a content region found): ${Object.values(ms.framed).reduce((a, b) => a + b, 0)} images (${Object.entries(ms.framed).map(([kind, n]) => `${kind} ${n}`).join(', ')}); region hashing is paid only there. Crop compensation is computed for shares ${ms.uncropKept}; the rule uses ${JSON.stringify(rule.uncrop)}.`,
     '',
   ];
   return lines.join('\n');
@@ -188,21 +236,21 @@ const TARGETS = [
 const STEP_NAMES = {
   decode: 'decode (sharp)',
   plain: 'plain hash: PDQ + 8 dihedral + blockhash',
-  detect: 'framing detection',
-  region: 'content-region PDQ + blockhash',
+  detect: 'framing detection (borders, chrome, turned pictures)',
+  region: 'content-region PDQ + blockhash (a turned picture resampled upright first)',
   uncrop: 'crop compensation (PDQ per kept share)',
 };
 
 function timings() {
   const sums = { decode: 0, plain: 0, detect: 0, region: 0, uncrop: 0 };
   let count = 0;
-  let framed = 0;
+  const framed = {};
   let uncropKept = '';
   for (const path of files) {
     const f = features.get(path);
     if (!f?.ok) continue;
     count++;
-    if (f.hashes.contentRegion) framed++;
+    if (f.hashes.contentRegion) framed[f.hashes.contentRegion.kind] = (framed[f.hashes.contentRegion.kind] ?? 0) + 1;
     uncropKept = JSON.stringify(f.hashes.uncropped.map((u) => u.kept));
     for (const step of Object.keys(sums)) sums[step] += f.ms[step];
   }

@@ -2,11 +2,13 @@
 // letterboxing, pillarboxing, a screenshot's chrome: status bar, margins, caption text), so the
 // region can be hashed as an extra query. A framed copy hashes far from its original (PDQ and
 // blockhash both see the frame); the region hashes close. Pure, on the decoded RGBA frame; it
-// never replaces the canonical hash, only adds one.
+// never replaces the canonical hash, only adds one. A picture turned by a few degrees onto a
+// filled canvas is framed too: its region is a rotated rectangle (rotation.ts).
 
 import type { PixelFrame } from './decode-sharp.ts';
+import { findRotatedContent, unrotate } from './rotation.ts';
 
-export type FramingKind = 'border' | 'chrome';
+export type FramingKind = 'border' | 'chrome' | 'rotated';
 
 /** A rectangle of the decoded frame, in its pixels. */
 export interface ContentRegion {
@@ -14,8 +16,10 @@ export interface ContentRegion {
   top: number;
   width: number;
   height: number;
-  /** `border`: uniform lines trimmed from the sides; `chrome`: the content band of a screenshot. */
+  /** `border`: uniform lines trimmed from the sides; `chrome`: the content band of a screenshot; `rotated`: a turned picture. */
   kind: FramingKind;
+  /** `rotated` only: the rectangle is turned this many degrees (counter-clockwise as displayed) about its centre. */
+  angle?: number;
 }
 
 interface Box {
@@ -50,6 +54,12 @@ const MIN_SIDE = 32;
 export function findContentRegion(frame: PixelFrame): ContentRegion | null {
   const full: Box = { left: 0, top: 0, right: frame.width, bottom: frame.height };
   if (frame.width < MIN_SIDE || frame.height < MIN_SIDE) return null;
+  // A turned picture first: its filled corners would read as neither chrome nor a border.
+  const turned = findRotatedContent(frame);
+  if (turned) {
+    const { centreX, centreY, width, height, angle } = turned;
+    return { left: centreX - width / 2, top: centreY - height / 2, width, height, kind: 'rotated', angle };
+  }
   // Chrome first: its plain side margins are what identifies it, and trimming would remove them.
   const chrome = findChromeBand(frame, full);
   const box = chrome ?? trimUniform(frame, full);
@@ -59,6 +69,13 @@ export function findContentRegion(frame: PixelFrame): ContentRegion | null {
   const removed = frame.width - width >= MIN_REMOVED * frame.width || frame.height - height >= MIN_REMOVED * frame.height;
   const large = width >= MIN_SIDE && height >= MIN_SIDE && width * height >= MIN_AREA * frame.width * frame.height;
   return removed && large ? { left: box.left, top: box.top, width, height, kind } : null;
+}
+
+/** The pixels of a content region, upright: a crop, or for a turned picture a resampling. */
+export function extractRegion(frame: PixelFrame, region: ContentRegion): PixelFrame {
+  if (!region.angle) return cropFrame(frame, region);
+  const { left, top, width, height, angle } = region;
+  return unrotate(frame, { centreX: left + width / 2, centreY: top + height / 2, width, height, angle });
 }
 
 /** A copy of one rectangle of an RGBA frame. */

@@ -5,7 +5,7 @@
 import { BLOCKHASH_BITS, blockhash256 } from './blockhash.ts';
 import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, type PixelFrame, type UnscannableReason } from './decode-sharp.ts';
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
-import { cropFrame, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
+import { extractRegion, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
 import type { Hex256 } from './hash256.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
@@ -41,6 +41,8 @@ export interface RegionHashes {
   top: number;
   width: number;
   height: number;
+  /** A turned picture's rectangle is rotated this many degrees (counter-clockwise) about its centre. */
+  angle?: number;
   pdq?: Hex256;
   pdqQuality?: number;
   blockhash?: Hex256;
@@ -220,10 +222,11 @@ export function hashRegion(
 ): RegionHashes {
   const sx = sourceWidth / frame.width;
   const sy = sourceHeight / frame.height;
-  const cropped = cropFrame(frame, region);
+  const cropped = extractRegion(frame, region);
   const width = Math.round(region.width * sx);
   const height = Math.round(region.height * sy);
   const out: RegionHashes = { kind: region.kind, left: Math.round(region.left * sx), top: Math.round(region.top * sy), width, height };
+  if (region.angle) out.angle = Math.round(region.angle * 100) / 100;
   if (algorithms.has('pdq')) {
     const pdq = pdqFromShrunkLuma(lumaFromPixels(cropped.data, cropped.width, cropped.height, 4), width, height);
     out.pdq = pdq.hash;

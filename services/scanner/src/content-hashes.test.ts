@@ -6,8 +6,8 @@ const h = (c: string) => c.repeat(64);
 const rule: DetectionRule = {
   region: true,
   uncrop: [0.95],
-  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: 20 },
-  corroboration: { pdq: 10, blockhash: 20 },
+  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 } },
+  corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
   lowQualityPdqMax: 0,
 };
 const hashes: StoredHashes = {
@@ -35,7 +35,7 @@ describe('toScanQuery', () => {
   });
 
   it('leaves out what the rule turns off, and extra PDQ below the quality floor', () => {
-    const off = toScanQuery(hashes, { ...rule, region: false, uncrop: [], corroboration: { pdq: 0, blockhash: 0 } });
+    const off = toScanQuery(hashes, { ...rule, region: false, uncrop: [], corroboration: { ...rule.corroboration, pdq: 0, blockhash: 0 } });
     expect(off).toEqual(toQuery(hashes));
     const unstable = toScanQuery({ ...hashes, region: { pdq: h('3'), pdqQuality: 20, blockhash: h('4') }, uncropped: [{ kept: 0.95, pdq: h('5'), pdqQuality: 10 }] }, rule);
     expect(unstable.extra).toEqual([{ source: 'region', blockhash: h('4') }]);

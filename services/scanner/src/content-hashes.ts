@@ -67,7 +67,8 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
     if (rule.uncrop.includes(kept) && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
   }
   if (extra.length > 0) query.extra = extra;
-  if (rule.corroboration.pdq > 0 || rule.corroboration.blockhash > 0) query.nearMiss = { ...rule.corroboration };
+  const { pdq, blockhash } = rule.corroboration;
+  if (pdq > 0 || blockhash > 0) query.nearMiss = { pdq, blockhash };
   return query;
 }
 

@@ -70,8 +70,8 @@ describe('the fused detection rule', () => {
   const rule: DetectionRule = {
     region: true,
     uncrop: [0.95],
-    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: 18 },
-    corroboration: { pdq: 10, blockhash: 20 },
+    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 } },
+    corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
     lowQualityPdqMax: 2,
   };
   const pdq = (over: Partial<Match>) => hit({ listId: 'p', entryId: 'E-1', algorithm: 'pdq', threshold: 31, ...over });
@@ -92,6 +92,24 @@ describe('the fused detection rule', () => {
     expect(decide({ matches: [nearPdq, nearBh], unscannablePolicy: 'block' }).verdict).toBe('clean');
   });
 
+  it('admits a pair far out on one hash only when it is close on the other (weighted excess)', () => {
+    const joint: DetectionRule = { ...rule, corroboration: { pdq: 25, blockhash: 16, box: { pdq: 6, blockhash: 16 }, blockhashWeight: 2, weightedMax: 27 } };
+    const verdict = (pdqDistance: number, bhDistance: number) =>
+      decide({
+        matches: [pdq({ distance: pdqDistance, ...(pdqDistance > 31 && { nearMiss: true }) }), bh({ distance: bhDistance, ...(bhDistance > 4 && { nearMiss: true }) })],
+        rule: joint,
+        unscannablePolicy: 'block',
+      }).verdict;
+    // PDQ excess 21 with blockhash excess 3: 21 + 2 x 3 = 27 counts; blockhash excess 4 (29) does not.
+    expect(verdict(52, 7)).toBe('matched');
+    expect(verdict(52, 8)).toBe('clean');
+    // Inside the box: PDQ excess 6 with blockhash excess 16; one more PDQ bit leaves it (7 + 32 > 27).
+    expect(verdict(37, 20)).toBe('matched');
+    expect(verdict(38, 20)).toBe('clean');
+    // Beyond the PDQ margin (25) nothing pairs, however close the blockhash.
+    expect(applyRule([pdq({ distance: 57, nearMiss: true }), bh({ distance: 5, nearMiss: true })], joint)).toEqual([]);
+  });
+
   it('holds extra queries to their caps: region alone within its cap or corroborated, crop compensation within its cap only', () => {
     const region = pdq({ query: 'region', distance: 18 });
     expect(decide({ matches: [region], rule, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: region });
@@ -102,9 +120,15 @@ describe('the fused detection rule', () => {
     expect(decide({ matches: [pdq({ query: 'uncrop-5', distance: 19 })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
   });
 
-  it('admits an unstable (low-quality) PDQ only near-exact', () => {
+  it('admits an unstable (low-quality) PDQ alone only near-exact, further out only corroborated', () => {
     expect(decide({ matches: [pdq({ distance: 2 })], rule, pdqQuality: 30, unscannablePolicy: 'block' }).verdict).toBe('matched');
     expect(decide({ matches: [pdq({ distance: 3 })], rule, pdqQuality: 30, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [pdq({ distance: 20 }), bh({ distance: 12, nearMiss: true })], rule, pdqQuality: 30, unscannablePolicy: 'block' })).toMatchObject({
+      verdict: 'matched',
+      decisive: { algorithm: 'blockhash', corroborated: true },
+      hits: [{ algorithm: 'blockhash', corroborated: true }, { algorithm: 'pdq', corroborated: true }],
+    });
+    expect(decide({ matches: [pdq({ distance: 20 }), bh({ distance: 12, nearMiss: true, entryId: 'E-2' })], rule, pdqQuality: 30, unscannablePolicy: 'block' }).verdict).toBe('clean');
     expect(decide({ matches: [pdq({ distance: 30 })], rule, pdqQuality: 50, unscannablePolicy: 'block' }).verdict).toBe('matched');
   });
 

@@ -1,6 +1,6 @@
 // The verdict of one scan from its list matches: pure, no I/O. First the fused detection rule
 // keeps the hits that count (extra queries under their caps, near misses only when another
-// algorithm corroborates them, unstable PDQ only when near-exact); then the strongest action wins
+// algorithm corroborates them, unstable PDQ alone only when near-exact); then the strongest action wins
 // (block > quarantine > review); allow lists suppress false positives; unscannable content goes
 // by the per-source policy (fail-closed `block`, or pass with a `review` flag).
 
@@ -24,18 +24,30 @@ const STRENGTH: Record<Action, number> = { block: 3, quarantine: 2, review: 1 };
  * corpus to flag no distractor: docs/detection-quality.md.
  */
 export interface DetectionRule {
-  /** Match the content region of framed images (borders, letterboxing, screenshot chrome). */
+  /** Match the content region of framed images (borders, letterboxing, screenshot chrome, a picture turned a few degrees). */
   region: boolean;
   /** Crop compensation: PDQ re-expanded as the centre `kept` share of a larger original. */
   uncrop: readonly number[];
-  /** An extra query's hit counts within min(list threshold, this cap) bits. */
-  extraMax: { region: { pdq: number; blockhash: number }; uncrop: number };
+  /** Extra queries' caps. A content-region hit counts alone within min(list threshold, its cap) bits, beyond that only corroborated. */
+  extraMax: {
+    region: { pdq: number; blockhash: number };
+    /**
+     * A crop-compensated PDQ counts within its list's threshold + `beyond` bits, `max` at most:
+     * unrelated images land much farther from a re-expanded hash than from a plain one (dev
+     * corpus: no distractor within 48 bits, against 34 for the plain hash), and a strict list
+     * (a lower threshold) stays stricter here too.
+     */
+    uncrop: { beyond: number; max: number };
+  };
   /**
-   * Near misses: PDQ and blockhash hits up to this many bits beyond their lists' thresholds,
-   * which count only in pairs: both algorithms, the same entry id, the same query.
+   * Near misses: PDQ and blockhash hits up to `pdq` / `blockhash` bits beyond their lists'
+   * thresholds, which count only in pairs (both algorithms, the same entry id, the same query)
+   * whose excesses over the thresholds lie inside `box` or together stay within
+   * `pdq excess + blockhashWeight x blockhash excess <= weightedMax`. The two hashes err
+   * independently, so a pair far out on one needs to be close on the other.
    */
-  corroboration: { pdq: number; blockhash: number };
-  /** A canonical PDQ below Meta's quality floor (unstable, flat images) counts within this many bits only. */
+  corroboration: { pdq: number; blockhash: number; box: { pdq: number; blockhash: number }; blockhashWeight: number; weightedMax: number };
+  /** A canonical PDQ below Meta's quality floor (unstable, flat images) counts alone within this many bits only, beyond them only corroborated. */
   lowQualityPdqMax: number;
 }
 
@@ -43,8 +55,8 @@ export interface DetectionRule {
 export const DEFAULT_DETECTION_RULE: DetectionRule = Object.freeze({
   region: true,
   uncrop: Object.freeze([0.95, 0.9, 0.8]),
-  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: 28 }),
-  corroboration: Object.freeze({ pdq: 6, blockhash: 16 }),
+  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: Object.freeze({ beyond: 5, max: 36 }) }),
+  corroboration: Object.freeze({ pdq: 25, blockhash: 16, box: Object.freeze({ pdq: 6, blockhash: 16 }), blockhashWeight: 2, weightedMax: 27 }),
   lowQualityPdqMax: 16,
 });
 
@@ -87,15 +99,21 @@ export function applyRule(matches: readonly Match[], rule: DetectionRule, pdqQua
   const ranked = matches.map((m) => ({ m, standing: standing(m, rule, pdqQuality) })).filter(({ standing }) => standing !== 'out');
   // Pairs: the same entry id (lists delivering several hashes per item share it), the same query, the same side (allow or not).
   const pairKey = (m: Match) => (m.entryId === null ? null : `${m.action === 'allow'}|${m.query ?? ''}|${m.entryId}`);
-  const algorithmsByKey = new Map<string, Set<string>>();
+  // Per pair key, the smallest excess over its list's threshold of each perceptual algorithm.
+  const excessByKey = new Map<string, { pdq: number; blockhash: number }>();
   for (const { m } of ranked) {
     const key = pairKey(m);
-    if (key !== null) algorithmsByKey.set(key, (algorithmsByKey.get(key) ?? new Set()).add(m.algorithm));
+    if (key === null || (m.algorithm !== 'pdq' && m.algorithm !== 'blockhash')) continue;
+    const excess = excessByKey.get(key) ?? { pdq: Infinity, blockhash: Infinity };
+    excess[m.algorithm] = Math.min(excess[m.algorithm], Math.max(0, m.distance - m.threshold));
+    excessByKey.set(key, excess);
   }
+  const { box, blockhashWeight, weightedMax } = rule.corroboration;
   const paired = (m: Match) => {
     const key = pairKey(m);
-    const algorithms = key === null ? undefined : algorithmsByKey.get(key);
-    return algorithms !== undefined && algorithms.has('pdq') && algorithms.has('blockhash');
+    const excess = key === null ? undefined : excessByKey.get(key);
+    if (!excess || excess.pdq === Infinity || excess.blockhash === Infinity) return false;
+    return (excess.pdq <= box.pdq && excess.blockhash <= box.blockhash) || excess.pdq + blockhashWeight * excess.blockhash <= weightedMax;
   };
   const out: Match[] = [];
   for (const { m, standing } of ranked) {
@@ -113,8 +131,9 @@ function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined)
   const margin = m.algorithm === 'pdq' ? rule.corroboration.pdq : m.algorithm === 'blockhash' ? rule.corroboration.blockhash : 0;
   if (m.distance > m.threshold + margin) return 'out';
   if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
-  if (m.query !== undefined) return m.distance <= rule.extraMax.uncrop && !m.nearMiss ? 'alone' : 'out';
-  if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'out';
+  if (m.query !== undefined) return m.distance <= Math.min(m.threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max) ? 'alone' : 'out';
+  // Unstable PDQ (flat images) alone only near-exact; further out it needs a blockhash hit on the same entry.
+  if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'paired';
   return m.nearMiss ? 'paired' : 'alone';
 }
 
