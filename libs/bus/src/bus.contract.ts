@@ -18,7 +18,12 @@ export interface BusHarness {
 
 const TOPIC = 'upload.received.v1';
 
-export function uploadEvent(run: string, n: number, key = `k${n}`): Event<'upload.received.v1'> {
+/**
+ * A test upload event. The default object key (the bus key) is the run's own: a key shared with
+ * earlier runs' events joins their lane in a fresh group's replay of the log, and a lane that
+ * finishes ahead of lower offsets is (rightly) not committed past them when the member stops.
+ */
+export function uploadEvent(run: string, n: number, key = `${run}/k${n}`): Event<'upload.received.v1'> {
   return createEvent(
     TOPIC,
     {

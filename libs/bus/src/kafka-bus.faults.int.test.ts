@@ -174,7 +174,8 @@ describe.skipIf(!kafka.available || !postgres.available)('KafkaBus under faults 
 
       console.info(
         `[kafka faults] child applied ${childApplied.length} before SIGKILL; survivor applied ${survivorApplied.length} ` +
-          `(${survivorApplied.length - survivorBefore} after the kill), skipped ${redelivered.length} redeliveries; all applied ${takeover} ms after the kill`,
+          `(${survivorApplied.length - survivorBefore} after the kill), skipped ${redelivered.length} redeliveries ` +
+          `(${redelivered.filter((id) => applied.get(id) === 'survivor').length} of its own); all applied ${takeover} ms after the kill`,
       );
       // Exactly once overall: the inbox holds every event, and nothing else.
       expect(new Set(applied.keys())).toEqual(ids);
@@ -187,9 +188,11 @@ describe.skipIf(!kafka.available || !postgres.available)('KafkaBus under faults 
       // Both did real work, and the survivor took over the dead member's partitions.
       expect(childApplied.length).toBeGreaterThan(0);
       expect(survivorApplied.length - survivorBefore).toBeGreaterThan(0);
-      // The child died with applied-but-uncommitted events: they came back and the inbox skipped them.
-      expect(redelivered.length).toBeGreaterThan(0);
-      expect(redelivered.every((id) => applied.get(id)?.startsWith('child:'))).toBe(true);
+      // The child died with applied-but-uncommitted events: they came back and the inbox skipped
+      // them. The rebalance that follows a death may also hand the survivor back a few of its own
+      // finished-but-uncommitted events (kafkajs revokes every partition; at least once), which
+      // the inbox skips just the same (exactly once overall is asserted above).
+      expect(redelivered.some((id) => applied.get(id)?.startsWith('child:'))).toBe(true);
     } finally {
       await inbox.close();
     }
