@@ -1,7 +1,8 @@
 // Small-rotation compensation: a picture rotated by a few degrees onto a larger canvas (expanded,
 // the corners filled with one colour) hashes far from its original, PDQ and blockhash alike. Its
-// rectangle is recovered from where it touches the canvas (one vertex on each side, fill in the
-// four corners) and resampled upright, to be hashed as an extra query. Pure, on decoded RGBA.
+// rectangle is recovered from where it touches the canvas (one vertex on each side) and from its
+// four edges fitted between those, then resampled upright to be hashed as an extra query (the
+// content region of framing.ts). Pure, on decoded RGBA.
 
 import type { PixelFrame } from './decode-sharp.ts';
 
@@ -104,7 +105,7 @@ export function findRotatedContent(frame: PixelFrame): RotatedRect | null {
 /**
  * Line v = intercept + slope * k over the middle 80% of k in [from, to], by least squares, refitted
  * without points more than 2 pixels off (picture content in the fill's colour runs deeper); null when
- * too short or when most points are off.
+ * the span is too short or fewer than a quarter of its points fit.
  */
 function fitLine(from: number, to: number, at: (k: number) => number): { intercept: number; slope: number } | null {
   const lo = Math.ceil(Math.min(from, to) + 0.1 * Math.abs(to - from));
