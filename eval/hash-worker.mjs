@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
-import { createImageHasher, createSharpDecoder, findContentRegion, hashRegion, lumaFromPixels, uncroppedPdq } from '@vigil/hashing';
+import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, uncroppedPdq } from '@vigil/hashing';
 
 sharp.concurrency(1);
 /** Crop compensation computed for every image; the decision uses the shares it is configured with. */
@@ -38,9 +38,9 @@ async function hashOne(path) {
   const h = outcome.hashes;
   const frame = decoded.frames[0];
   const t0 = performance.now();
-  const region = findContentRegion(frame);
+  const regions = findContentRegions(frame);
   const t1 = performance.now();
-  const regionHashes = region ? hashRegion(frame, region, decoded.width, decoded.height, 'fast') : null;
+  const [region, alternate] = regions.map((r) => hashRegion(frame, r, decoded.width, decoded.height, 'fast'));
   const t2 = performance.now();
   const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
   const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT);
@@ -48,7 +48,15 @@ async function hashOne(path) {
   return {
     path,
     ok: true,
-    hashes: { pdq: h.pdq, pdqQuality: h.pdqQuality, pdqDihedral: h.pdqDihedral, blockhash: h.blockhash, ...(regionHashes && { contentRegion: regionHashes }), uncropped: uncrop },
+    hashes: {
+      pdq: h.pdq,
+      pdqQuality: h.pdqQuality,
+      pdqDihedral: h.pdqDihedral,
+      blockhash: h.blockhash,
+      ...(region && { contentRegion: region }),
+      ...(alternate && { alternateRegion: alternate }),
+      uncropped: uncrop,
+    },
     ms: { decode: decodeMs, plain: plainMs, detect: t1 - t0, region: t2 - t1, uncrop: t3 - t2 },
   };
 }

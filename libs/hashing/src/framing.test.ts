@@ -4,7 +4,7 @@ import { encode, naturalScene, seededRandom, type RawImage } from '@vigil/testki
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createSharpDecoder, type PixelFrame } from './decode-sharp.ts';
-import { findContentRegion } from './framing.ts';
+import { findContentRegion, findContentRegions } from './framing.ts';
 import { hammingDistanceHex } from './hash256.ts';
 import { createImageHasher } from './hash-image.ts';
 
@@ -75,6 +75,22 @@ describe('findContentRegion', () => {
   it('ignores a frame too thin to matter', async () => {
     const bytes = await raw(scene).extend({ top: 2, bottom: 2, left: 2, right: 2, background: { r: 255, g: 255, b: 255 } }).png().toBuffer();
     expect(findContentRegion(await frameOf(bytes))).toBeNull();
+  });
+
+  it('adds a second guess from the picture\'s straight edges when rows of the picture match the background', async () => {
+    // A dark picture on a dark theme: its middle rows are the background's own colour, which
+    // splits the content band; its left and right edges still run straight above and below.
+    const split = { ...scene, data: Buffer.from(scene.data) };
+    for (let y = 100; y < 150; y++) split.data.fill(18, y * scene.width * scene.channels, (y + 1) * scene.width * scene.channels);
+    const { bytes, box } = await screenshot(split, true);
+    const regions = findContentRegions(await frameOf(bytes));
+    expect(regions.length).toBe(2);
+    const [first, second] = regions;
+    expect(Math.abs(first!.height - box.height)).toBeGreaterThan(10);
+    expect(second?.kind).toBe('chrome');
+    for (const side of ['left', 'top', 'width', 'height'] as const) expect(Math.abs(second![side] - box[side])).toBeLessThanOrEqual(3);
+    // A plain screenshot: both detectors agree, one region.
+    expect(findContentRegions(await frameOf((await screenshot(scene, true)).bytes))).toHaveLength(1);
   });
 
   it.each([false, true])('finds the picture inside screenshot chrome (dark theme: %s)', async (dark) => {

@@ -31,6 +31,8 @@ interface Box {
 
 /** Largest per-channel difference still counted as the same colour (JPEG ringing next to an edge). */
 const TOLERANCE = 24;
+/** Off a plain ground: a flat background re-encoded stays within this of its colour (anti-aliased edges do not). */
+const INK = 12;
 /** A line is uniform when this share of it is within TOLERANCE of its colour (anti-aliased text fails). */
 const UNIFORM_SHARE = 0.97;
 /** A row holds content when this share of it differs from the background. */
@@ -48,27 +50,122 @@ const MIN_SIDE = 32;
 
 /**
  * The content region of a framed image, or null when there is no frame worth removing (most
- * images). A picture on a plain background with other content above or below it (a screenshot:
- * bars, captions) is the largest content band; otherwise uniform lines are trimmed from every side.
+ * images): the first of `findContentRegions`.
  */
 export function findContentRegion(frame: PixelFrame): ContentRegion | null {
+  return findContentRegions(frame)[0] ?? null;
+}
+
+/**
+ * The content regions of a framed image, best guess first; empty when there is no frame worth
+ * removing (most images). A turned picture is one rectangle. Otherwise: a picture on a plain
+ * background with other content above or below it (a screenshot: bars, captions) is the largest
+ * content band, else uniform lines are trimmed from every side; and, as a second guess where it
+ * disagrees, the picture found by its straight left and right edges. The two fail on different
+ * images (a picture's rows near the background colour split the band; a picture's edge columns
+ * near it blur the edges), so both are hashed.
+ */
+export function findContentRegions(frame: PixelFrame): ContentRegion[] {
   const full: Box = { left: 0, top: 0, right: frame.width, bottom: frame.height };
-  if (frame.width < MIN_SIDE || frame.height < MIN_SIDE) return null;
+  if (frame.width < MIN_SIDE || frame.height < MIN_SIDE) return [];
   // A turned picture first: its filled corners would read as neither chrome nor a border.
   const turned = findRotatedContent(frame);
   if (turned) {
     const { centreX, centreY, width, height, angle } = turned;
-    return { left: centreX - width / 2, top: centreY - height / 2, width, height, kind: 'rotated', angle };
+    return [{ left: centreX - width / 2, top: centreY - height / 2, width, height, kind: 'rotated', angle }];
   }
   // Chrome first: its plain side margins are what identifies it, and trimming would remove them.
   const chrome = findChromeBand(frame, full);
-  const box = chrome ?? trimUniform(frame, full);
-  const kind: FramingKind = chrome ? 'chrome' : 'border';
+  const first = worthAQuery(frame, chrome ?? trimUniform(frame, full), chrome ? 'chrome' : 'border');
+  const byEdges = pictureByEdges(frame);
+  const second = byEdges && worthAQuery(frame, byEdges.box, byEdges.kind);
+  if (!first || !second) return [first ?? second].filter((region): region is ContentRegion => region !== null);
+  return sameRegion(first, second, frame) ? [first] : [first, second];
+}
+
+/** A region as a query, when it removes enough and keeps enough (else null). */
+function worthAQuery(frame: PixelFrame, box: Box, kind: FramingKind): ContentRegion | null {
   const width = box.right - box.left;
   const height = box.bottom - box.top;
   const removed = frame.width - width >= MIN_REMOVED * frame.width || frame.height - height >= MIN_REMOVED * frame.height;
   const large = width >= MIN_SIDE && height >= MIN_SIDE && width * height >= MIN_AREA * frame.width * frame.height;
   return removed && large ? { left: box.left, top: box.top, width, height, kind } : null;
+}
+
+/** Two guesses within a pixel (or half a percent) on every side hash alike: one query is enough. */
+function sameRegion(a: ContentRegion, b: ContentRegion, frame: PixelFrame): boolean {
+  const slack = Math.max(1, 0.005 * Math.max(frame.width, frame.height));
+  return (
+    Math.abs(a.left - b.left) <= slack &&
+    Math.abs(a.top - b.top) <= slack &&
+    Math.abs(a.left + a.width - b.left - b.width) <= slack &&
+    Math.abs(a.top + a.height - b.top - b.height) <= slack
+  );
+}
+
+/**
+ * A picture pasted on a plain ground, by its straight left and right edges: the side columns are
+ * the ground's colour, and on many rows the first and the last pixel off the ground (INK) sit at
+ * the same two columns. The picture spans the first to the last of those rows, which must be at
+ * least half of the rows between. `chrome` when something else is inked outside it, else `border`.
+ */
+function pictureByEdges(frame: PixelFrame): { box: Box; kind: FramingKind } | null {
+  const { width, height, data } = frame;
+  const sides = concat(columnSamples(frame, 0, 0, height), columnSamples(frame, width - 1, 0, height));
+  const ground = medianColour(sides);
+  if (shareNear(sides, ground) < PLAIN_SIDES) return null;
+  const [r, g, b] = ground;
+  const inked = (i: number) => Math.abs(data[i]! - r) > INK || Math.abs(data[i + 1]! - g) > INK || Math.abs(data[i + 2]! - b) > INK;
+  const first = new Int32Array(height).fill(-1);
+  const last = new Int32Array(height).fill(-1);
+  for (let y = 0; y < height; y++) {
+    const row = y * width * 4;
+    let x = 0;
+    while (x < width && !inked(row + x * 4)) x++;
+    if (x === width) continue;
+    let z = width - 1;
+    while (!inked(row + z * 4)) z--;
+    first[y] = x;
+    last[y] = z;
+  }
+  // Rows inked away from both sides (a bar runs across) vote for the picture's two edge columns.
+  const away = (y: number) => first[y]! > 0 && last[y]! < width - 1;
+  const left = commonest(height, width, (y) => (away(y) ? first[y]! : -1));
+  const right = commonest(height, width, (y) => (away(y) ? last[y]! : -1));
+  if (left < 0 || right <= left) return null;
+  const onEdges = (y: number) => away(y) && Math.abs(first[y]! - left) <= 1 && Math.abs(last[y]! - right) <= 1;
+  let top = -1;
+  let bottom = -1;
+  let rows = 0;
+  for (let y = 0; y < height; y++) {
+    if (!onEdges(y)) continue;
+    if (top < 0) top = y;
+    bottom = y;
+    rows++;
+  }
+  if (rows < MIN_SIDE || rows * 2 < bottom - top + 1) return null;
+  let outside = false;
+  for (let y = 0; y < height && !outside; y++) outside = (y < top || y > bottom) && first[y]! >= 0;
+  return { box: { left, top, right: right + 1, bottom: bottom + 1 }, kind: outside ? 'chrome' : 'border' };
+}
+
+/** The most common value of `at(y)` (>= 0) over the rows, a neighbour either side counted with it; -1 when none. */
+function commonest(rows: number, values: number, at: (y: number) => number): number {
+  const counts = new Uint32Array(values + 2);
+  for (let y = 0; y < rows; y++) {
+    const v = at(y);
+    if (v >= 0) counts[v + 1]!++;
+  }
+  let best = -1;
+  let bestCount = 0;
+  for (let v = 0; v < values; v++) {
+    const count = counts[v]! + counts[v + 1]! + counts[v + 2]!;
+    if (count > bestCount || (count === bestCount && counts[v + 1]! > counts[best + 1]!)) {
+      best = v;
+      bestCount = count;
+    }
+  }
+  return best;
 }
 
 /** The pixels of a content region, upright: a crop, or for a turned picture a resampling. */

@@ -5,7 +5,7 @@
 import { BLOCKHASH_BITS, blockhash256 } from './blockhash.ts';
 import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, type PixelFrame, type UnscannableReason } from './decode-sharp.ts';
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
-import { extractRegion, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
+import { extractRegion, findContentRegions, type ContentRegion, type FramingKind } from './framing.ts';
 import type { Hex256 } from './hash256.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
@@ -22,8 +22,9 @@ export interface HashRequest {
   /** Also hash every frame of an animation (up to the decoder's frame cap). */
   allFrames?: boolean;
   /**
-   * Also look for a frame (uniform borders, letterboxing, screenshot chrome) around the first
-   * frame's content and, when there is one, hash the content region as well (`contentRegion`).
+   * Also look for a frame (uniform borders, letterboxing, screenshot chrome, a turned picture)
+   * around the first frame's content and, when there is one, hash the content region as well
+   * (`contentRegion`, and `alternateRegion` when a second detector disagrees).
    */
   framing?: boolean;
   /**
@@ -73,6 +74,8 @@ export interface ImageHashes extends ExactHashes {
   frames?: FrameHashes[];
   /** With `framing`, when the first frame is framed: the hashes of its content region. */
   contentRegion?: RegionHashes;
+  /** With `framing`: a second guess at the content region, from an independent detector, when it disagrees. */
+  alternateRegion?: RegionHashes;
   /** With `uncrop` (and PDQ): the re-expanded PDQ hashes, one per `kept` share. */
   uncropped?: UncroppedPdq[];
 }
@@ -106,8 +109,9 @@ export function createImageHasher(decode: Decoder): ImageHasher {
     try {
       const hashes = hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms);
       if (request.framing) {
-        const region = regionHashes(decoded.image.frames[0]!, decoded.image.width, decoded.image.height, mode, algorithms);
+        const [region, alternate] = regionHashes(decoded.image.frames[0]!, decoded.image.width, decoded.image.height, mode, algorithms);
         if (region) hashes.contentRegion = region;
+        if (alternate) hashes.alternateRegion = alternate;
       }
       if (request.uncrop?.length && algorithms.has('pdq')) {
         const frame = decoded.image.frames[0]!;
@@ -199,16 +203,15 @@ function hashFrame(
   return result;
 }
 
-/** Framing removal on one decoded frame: the content region's hashes, or null when it is not framed. */
+/** Framing removal on one decoded frame: the content regions' hashes, best guess first (none when it is not framed). */
 export function regionHashes(
   frame: PixelFrame,
   sourceWidth: number,
   sourceHeight: number,
   mode: HashMode,
   algorithms: ReadonlySet<Algorithm> = new Set(ALGORITHMS),
-): RegionHashes | null {
-  const region = findContentRegion(frame);
-  return region && hashRegion(frame, region, sourceWidth, sourceHeight, mode, algorithms);
+): RegionHashes[] {
+  return findContentRegions(frame).map((region) => hashRegion(frame, region, sourceWidth, sourceHeight, mode, algorithms));
 }
 
 /** PDQ and blockhash of one region of a decoded frame (which may be a shrunk copy of the source). */

@@ -34,7 +34,7 @@ export {
   type ImageHashes,
   type RegionHashes,
 } from './hash-image.ts';
-export { cropFrame, extractRegion, findContentRegion, type ContentRegion, type FramingKind } from './framing.ts';
+export { cropFrame, extractRegion, findContentRegion, findContentRegions, type ContentRegion, type FramingKind } from './framing.ts';
 export { findRotatedContent, unrotate, type RotatedRect } from './rotation.ts';
 export { createHashPool, type HashPool, type HashPoolOptions } from './hash-pool.ts';
 export type { HashTimings, TimedHashOutcome } from './hash-worker.ts';

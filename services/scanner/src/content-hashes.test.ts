@@ -48,6 +48,15 @@ describe('toScanQuery', () => {
     expect(toScanQuery(flat, { ...rule, lowQualityPdqMax: -1 }).pdq).toBeUndefined();
   });
 
+  it('queries a second guess at the content region as a region too', () => {
+    const twice = toScanQuery({ ...hashes, alternateRegion: { pdq: h('7'), pdqQuality: 90, blockhash: h('8') } }, rule);
+    expect(twice.extra?.filter((query) => query.source === 'region')).toEqual([
+      { source: 'region', pdq: h('3'), blockhash: h('4') },
+      { source: 'region', pdq: h('7'), blockhash: h('8') },
+    ]);
+    expect(toScanQuery({ ...hashes, alternateRegion: { pdq: h('7'), pdqQuality: 90 } }, { ...rule, region: false }).extra).toEqual([{ source: 'uncrop-5', pdq: h('5') }]);
+  });
+
   it('names crop compensation by the share cropped', () => {
     expect([0.95, 0.9, 0.8].map(uncropSource)).toEqual(['uncrop-5', 'uncrop-10', 'uncrop-20']);
   });
@@ -57,6 +66,8 @@ describe('derived hashes in content_hashes', () => {
   it('round-trips through the stored JSON and drops malformed parts', () => {
     const stored = JSON.parse(JSON.stringify(derivedHashes(hashes)));
     expect(fromDerivedHashes(stored)).toEqual({ region: hashes.region, uncropped: hashes.uncropped });
+    const alternateRegion = { pdq: h('7'), pdqQuality: 90, blockhash: h('8') };
+    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes({ ...hashes, alternateRegion }))))).toEqual({ region: hashes.region, alternateRegion, uncropped: hashes.uncropped });
     expect(derivedHashes({ sha256: h('0'), pdq: h('1') })).toBeNull();
     expect(fromDerivedHashes(null)).toEqual({});
     expect(fromDerivedHashes({ region: { pdq: 'zz', blockhash: h('4') }, uncropped: [{ kept: 0.95, pdq: 'short', pdqQuality: 1 }] })).toEqual({ region: { blockhash: h('4') } });

@@ -17,14 +17,29 @@ export interface StoredHashes {
   /** The 8 dihedral PDQ hashes (orig included). */
   pdqDihedral?: Record<DihedralName, string>;
   blockhash?: string;
-  /** Hashes of the content region inside a frame (borders, screenshot chrome): an extra query. */
-  region?: { pdq?: string; pdqQuality?: number; blockhash?: string };
+  /** Hashes of the content region inside a frame (borders, screenshot chrome, a turned picture): an extra query. */
+  region?: RegionQueryHashes;
+  /** A second guess at the content region (another detector disagreed): an extra query too. */
+  alternateRegion?: RegionQueryHashes;
   /** Crop-compensated PDQ hashes (extra queries), by the share of each side assumed kept. */
   uncropped?: Array<{ kept: number; pdq: string; pdqQuality: number }>;
 }
 
+export interface RegionQueryHashes {
+  pdq?: string;
+  pdqQuality?: number;
+  blockhash?: string;
+}
+
 /** The seven non-canonical variants, in the order content_hashes.pdq_dihedral stores them. */
 const STORED_VARIANTS = DIHEDRAL_NAMES.filter((name) => name !== 'orig');
+
+function regionQueryHashes(region: NonNullable<ImageHashes['contentRegion']>): RegionQueryHashes {
+  return {
+    ...(region.pdq && { pdq: region.pdq, pdqQuality: region.pdqQuality ?? 0 }),
+    ...(region.blockhash && { blockhash: region.blockhash }),
+  };
+}
 
 export function fromImageHashes(hashes: ImageHashes & { sha256: string }): StoredHashes {
   return {
@@ -34,12 +49,8 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
     ...(hashes.pdq && { pdq: hashes.pdq, pdqQuality: hashes.pdqQuality ?? 0 }),
     ...(hashes.pdqDihedral && { pdqDihedral: { ...hashes.pdqDihedral } }),
     ...(hashes.blockhash && { blockhash: hashes.blockhash }),
-    ...(hashes.contentRegion && {
-      region: {
-        ...(hashes.contentRegion.pdq && { pdq: hashes.contentRegion.pdq, pdqQuality: hashes.contentRegion.pdqQuality ?? 0 }),
-        ...(hashes.contentRegion.blockhash && { blockhash: hashes.contentRegion.blockhash }),
-      },
-    }),
+    ...(hashes.contentRegion && { region: regionQueryHashes(hashes.contentRegion) }),
+    ...(hashes.alternateRegion && { alternateRegion: regionQueryHashes(hashes.alternateRegion) }),
     ...(hashes.uncropped?.length && { uncropped: hashes.uncropped.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality })) }),
   };
 }
@@ -57,8 +68,10 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
   }
   const trusted = (quality: number | undefined) => (quality ?? 0) >= PDQ_QUALITY_FLOOR;
   const extra: ExtraQuery[] = [];
-  if (rule.region && hashes.region) {
-    const { pdq, pdqQuality, blockhash } = hashes.region;
+  // Both guesses at the content region query as `region`: they are views of the same thing.
+  for (const region of rule.region ? [hashes.region, hashes.alternateRegion] : []) {
+    if (!region) continue;
+    const { pdq, pdqQuality, blockhash } = region;
     if ((pdq && trusted(pdqQuality)) || blockhash) {
       extra.push({ source: 'region', ...(pdq && trusted(pdqQuality) && { pdq }), ...(blockhash && { blockhash }) });
     }
@@ -120,26 +133,37 @@ export function storedHashesOf(row: ContentHashesRow): StoredHashes {
   };
 }
 
+type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped'>;
+
 /** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
-export function derivedHashes(hashes: StoredHashes): { region?: StoredHashes['region']; uncropped?: StoredHashes['uncropped'] } | null {
-  if (!hashes.region && !hashes.uncropped) return null;
-  return { ...(hashes.region && { region: hashes.region }), ...(hashes.uncropped && { uncropped: hashes.uncropped }) };
+export function derivedHashes(hashes: StoredHashes): DerivedHashes | null {
+  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped) return null;
+  return {
+    ...(hashes.region && { region: hashes.region }),
+    ...(hashes.alternateRegion && { alternateRegion: hashes.alternateRegion }),
+    ...(hashes.uncropped && { uncropped: hashes.uncropped }),
+  };
 }
 
 /** The extra-query hashes read back from content_hashes.derived_hashes; anything malformed is left out. */
-export function fromDerivedHashes(value: unknown): Pick<StoredHashes, 'region' | 'uncropped'> {
+export function fromDerivedHashes(value: unknown): DerivedHashes {
   if (typeof value !== 'object' || value === null) return {};
-  const { region, uncropped } = value as Record<string, unknown>;
+  const { region, alternateRegion, uncropped } = value as Record<string, unknown>;
   const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
-  const out: Pick<StoredHashes, 'region' | 'uncropped'> = {};
-  if (typeof region === 'object' && region !== null) {
-    const r = region as Record<string, unknown>;
-    out.region = {
+  const regionOf = (v: unknown): RegionQueryHashes | undefined => {
+    if (typeof v !== 'object' || v === null) return undefined;
+    const r = v as Record<string, unknown>;
+    return {
       ...(hex(r.pdq) && { pdq: r.pdq, pdqQuality: quality(r.pdqQuality) ? r.pdqQuality : 0 }),
       ...(hex(r.blockhash) && { blockhash: r.blockhash }),
     };
-  }
+  };
+  const out: DerivedHashes = {};
+  const first = regionOf(region);
+  const second = regionOf(alternateRegion);
+  if (first) out.region = first;
+  if (second) out.alternateRegion = second;
   if (Array.isArray(uncropped)) {
     const valid = uncropped.filter(
       (u): u is { kept: number; pdq: string; pdqQuality: number } => typeof u === 'object' && u !== null && quality(u.kept) && hex(u.pdq) && quality(u.pdqQuality),
