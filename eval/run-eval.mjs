@@ -16,7 +16,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ListMatcher } from '@vigil/matching';
+import { hammingDistance256, ListMatcher } from '@vigil/matching';
 import { DEFAULT_DETECTION_RULE, decide, fromImageHashes, toScanQuery } from '@vigil/scanner';
 import { loadFeatures } from './features.mjs';
 
@@ -114,21 +114,12 @@ for (const algorithm of ['pdq', 'blockhash']) {
  * numbers (the closest unrelated image must stay outside what the rule admits, with room to spare).
  */
 function distractorMargins() {
-  const words = (hex) => new Uint32Array(Uint8Array.from(Buffer.from(hex, 'hex')).buffer);
-  const popcount = (x) => {
-    x -= (x >>> 1) & 0x55555555;
-    x = (x & 0x33333333) + ((x >>> 2) & 0x33333333);
-    return (((x + (x >>> 4)) & 0x0f0f0f0f) * 0x01010101) >>> 24;
-  };
-  const distance = (a, b) => {
-    let d = 0;
-    for (let i = 0; i < 8; i++) d += popcount(a[i] ^ b[i]);
-    return d;
-  };
+  const bytes = (hex) => Buffer.from(hex, 'hex');
+  const distance = (a, b) => hammingDistance256(a, 0, b, 0);
   const nearest = (query, entries) => entries.reduce((best, entry) => Math.min(best, distance(query, entry)), Infinity);
   const known = manifest.known.map((record) => features.get(pathOf(record)).hashes);
-  const knownPdq = known.map((h) => words(h.pdq));
-  const knownBh = known.map((h) => words(h.blockhash));
+  const knownPdq = known.map((h) => bytes(h.pdq));
+  const knownBh = known.map((h) => bytes(h.blockhash));
   const [pdqList, bhList] = LISTS;
   const { blockhashWeight } = rule.corroboration;
   const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity };
@@ -136,8 +127,8 @@ function distractorMargins() {
     const f = features.get(pathOf(record));
     if (!f?.ok) continue;
     const h = f.hashes;
-    const pdqs = Object.values(h.pdqDihedral).map(words);
-    const bh = words(h.blockhash);
+    const pdqs = Object.values(h.pdqDihedral).map((hex) => bytes(hex));
+    const bh = bytes(h.blockhash);
     for (let k = 0; k < known.length; k++) {
       const p = pdqs.reduce((best, q) => Math.min(best, distance(q, knownPdq[k])), Infinity);
       if (h.pdqQuality >= 50) min.pdq = Math.min(min.pdq, p);
@@ -145,9 +136,9 @@ function distractorMargins() {
       min.weighted = Math.min(min.weighted, excess);
     }
     for (const region of [h.contentRegion, h.alternateRegion]) {
-      if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(words(region.pdq), knownPdq));
+      if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
     }
-    for (const u of h.uncropped) if (rule.uncrop.includes(u.kept) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(words(u.pdq), knownPdq));
+    for (const u of h.uncropped) if (rule.uncrop.includes(u.kept) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
   }
   return min;
 }

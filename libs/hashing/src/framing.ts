@@ -75,9 +75,11 @@ export function findContentRegions(frame: PixelFrame): ContentRegion[] {
     return [{ left: centreX - width / 2, top: centreY - height / 2, width, height, kind: 'rotated', angle }];
   }
   // Chrome first: its plain side margins are what identifies it, and trimming would remove them.
-  const chrome = findChromeBand(frame, full);
+  // Both the band and the edges need plain side margins: the background is their colour.
+  const ground = plainGround(frame);
+  const chrome = ground && findChromeBand(frame, full, ground);
   const first = worthAQuery(frame, chrome ?? trimUniform(frame, full), chrome ? 'chrome' : 'border');
-  const byEdges = pictureByEdges(frame);
+  const byEdges = ground && pictureByEdges(frame, ground);
   const second = byEdges && worthAQuery(frame, byEdges.box, byEdges.kind);
   if (!first || !second) return [first ?? second].filter((region): region is ContentRegion => region !== null);
   return sameRegion(first, second, frame) ? [first] : [first, second];
@@ -109,11 +111,8 @@ function sameRegion(a: ContentRegion, b: ContentRegion, frame: PixelFrame): bool
  * the same two columns. The picture spans the first to the last of those rows, which must be at
  * least half of the rows between. `chrome` when something else is inked outside it, else `border`.
  */
-function pictureByEdges(frame: PixelFrame): { box: Box; kind: FramingKind } | null {
+function pictureByEdges(frame: PixelFrame, ground: Colour): { box: Box; kind: FramingKind } | null {
   const { width, height, data } = frame;
-  const sides = concat(columnSamples(frame, 0, 0, height), columnSamples(frame, width - 1, 0, height));
-  const ground = medianColour(sides);
-  if (shareNear(sides, ground) < PLAIN_SIDES) return null;
   const [r, g, b] = ground;
   const inked = (i: number) => Math.abs(data[i]! - r) > INK || Math.abs(data[i + 1]! - g) > INK || Math.abs(data[i + 2]! - b) > INK;
   const first = new Int32Array(height).fill(-1);
@@ -212,19 +211,16 @@ function uniformRun(max: number, line: (i: number) => Uint8Array): number {
 }
 
 /**
- * A screenshot's content band. The background is the colour of the side margins (which must be
- * plain); a row is content when at least INK_SHARE of it differs from the background or it is
+ * A screenshot's content band. The background is the colour of the plain side margins
+ * (plainGround); a row is content when at least INK_SHARE of it differs from the background or it is
  * not uniform (dark content on a dark theme); runs of content rows, joined across gaps of a
  * percent of the height, form bands, scored by their non-uniform rows (a status bar is a band of
  * uniform rows). The best band must dominate the others (the chrome's caption lines and bars),
  * and something must lie outside it, else this is no chrome but a picture. The band, narrowed to
  * its content columns, is the region.
  */
-function findChromeBand(frame: PixelFrame, box: Box): Box | null {
+function findChromeBand(frame: PixelFrame, box: Box, background: Colour): Box | null {
   const height = box.bottom - box.top;
-  const sides = concat(columnSamples(frame, box.left, box.top, box.bottom), columnSamples(frame, box.right - 1, box.top, box.bottom));
-  const background = medianColour(sides);
-  if (shareNear(sides, background) < PLAIN_SIDES) return null;
 
   const content = new Uint8Array(height);
   const flat = new Uint8Array(height);
@@ -260,6 +256,15 @@ function findChromeBand(frame: PixelFrame, box: Box): Box | null {
   return right - left >= MIN_SIDE && bottom - top >= MIN_SIDE ? { left, top, right, bottom } : null;
 }
 
+type Colour = [number, number, number];
+
+/** The colour of the outermost columns when PLAIN_SIDES of them is that colour (a screenshot's margins, a border), else null. */
+function plainGround(frame: PixelFrame): Colour | null {
+  const sides = concat(columnSamples(frame, 0, 0, frame.height), columnSamples(frame, frame.width - 1, 0, frame.height));
+  const ground = medianColour(sides);
+  return shareNear(sides, ground) >= PLAIN_SIDES ? ground : null;
+}
+
 function rowSamples(frame: PixelFrame, y: number, from: number, to: number): Uint8Array {
   return lineSamples(frame, (y * frame.width + from) * 4, 4, to - from);
 }
@@ -289,9 +294,9 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Per-channel median of RGB triples. */
-function medianColour(samples: Uint8Array): [number, number, number] {
+function medianColour(samples: Uint8Array): Colour {
   const n = samples.length / 3;
-  const colour: [number, number, number] = [0, 0, 0];
+  const colour: Colour = [0, 0, 0];
   const histogram = new Uint32Array(256);
   for (let c = 0; c < 3; c++) {
     histogram.fill(0);
