@@ -1,16 +1,19 @@
 // Worker thread of the corpus evaluation: hashes images exactly as the scanner's hashing pool
 // does (fast mode, @vigil/hashing), and times each step on the same image in the same run:
 // decode, the plain hashes (PDQ with its dihedral variants, blockhash), framing detection, the
-// content-region hashes and crop compensation (re-expanded PDQ). Receives batches of paths, answers with one record per path.
+// content-region hashes, crop compensation (re-expanded PDQ) and downscale compensation (PDQ of a
+// small image as if larger). Receives batches of paths, answers with one record per path.
 
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
-import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, uncroppedPdq } from '@vigil/hashing';
+import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, uncroppedPdq, upscaledPdq } from '@vigil/hashing';
 
 sharp.concurrency(1);
 /** Crop compensation computed for every image; the decision uses the shares it is configured with. */
 const UNCROP_KEPT = [0.95, 0.9, 0.8];
+/** Downscale compensation computed for every small enough image; likewise. */
+const UPSCALE_FACTORS = [2, 3, 4];
 const decode = createSharpDecoder();
 let decoded = null;
 let decodeMs = 0;
@@ -45,6 +48,8 @@ async function hashOne(path) {
   const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
   const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT);
   const t3 = performance.now();
+  const upscaled = upscaledPdq(luma, decoded.width, decoded.height, UPSCALE_FACTORS);
+  const t4 = performance.now();
   return {
     path,
     ok: true,
@@ -56,8 +61,9 @@ async function hashOne(path) {
       ...(region && { contentRegion: region }),
       ...(alternate && { alternateRegion: alternate }),
       uncropped: uncrop,
+      upscaled,
     },
-    ms: { decode: decodeMs, plain: plainMs, detect: t1 - t0, region: t2 - t1, uncrop: t3 - t2 },
+    ms: { decode: decodeMs, plain: plainMs, detect: t1 - t0, region: t2 - t1, uncrop: t3 - t2, upscale: t4 - t3 },
   };
 }
 

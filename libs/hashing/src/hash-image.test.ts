@@ -51,6 +51,17 @@ describe('createImageHasher', () => {
     expect(outcome.hashes.blockhash).toBeUndefined();
   });
 
+  it('adds downscale-compensated PDQ for the factors a small image allows, none without PDQ', async () => {
+    const small = await createImageHasher(fakeDecoder(decoded(300, 200)))(bytes, { upscale: [2, 4] });
+    if (small.status !== 'hashed') throw new Error(small.message);
+    expect(small.hashes.upscaled?.map((u) => u.factor)).toEqual([2]);
+    expect(small.hashes.upscaled![0]!.pdq).not.toBe(small.hashes.pdq);
+    const large = await createImageHasher(fakeDecoder(decoded(600, 400)))(bytes, { upscale: [2, 4] });
+    expect(large.status === 'hashed' && large.hashes.upscaled).toBeUndefined();
+    const blockhashOnly = await createImageHasher(fakeDecoder(decoded(300, 200)))(bytes, { algorithms: ['blockhash'], upscale: [2] });
+    expect(blockhashOnly.status === 'hashed' && blockhashOnly.hashes.upscaled).toBeUndefined();
+  });
+
   it('keeps exact digests on an unscannable outcome, except when the bytes were refused unread', async () => {
     const failing = (reason: 'decode_error' | 'too_large') =>
       createImageHasher(fakeDecoder({ ok: false, reason, message: 'no' }))(bytes);

@@ -10,6 +10,7 @@ import type { Hex256 } from './hash256.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
 import { uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
+import { upscaledPdq, type UpscaledPdq } from './upscale.ts';
 import type { ImageFormat } from './sniff.ts';
 
 export const ALGORITHMS = ['pdq', 'blockhash', 'sha256', 'sha1', 'md5'] as const;
@@ -32,6 +33,11 @@ export interface HashRequest {
    * a larger original, for each value (e.g. 0.95 for copies cropped by 5%).
    */
   uncrop?: readonly number[];
+  /**
+   * Downscale compensation: also the PDQ of the first frame as if each factor times larger (e.g.
+   * 2 for copies shared at half size), for the factors that keep it within UPSCALE_MAX_SIDE.
+   */
+  upscale?: readonly number[];
 }
 
 /** Hashes of the content region inside a frame: an extra query, never the canonical hash. */
@@ -78,6 +84,8 @@ export interface ImageHashes extends ExactHashes {
   alternateRegion?: RegionHashes;
   /** With `uncrop` (and PDQ): the re-expanded PDQ hashes, one per `kept` share. */
   uncropped?: UncroppedPdq[];
+  /** With `upscale` (and PDQ), for a small enough image: the PDQ hashes as if larger, one per factor. */
+  upscaled?: UpscaledPdq[];
 }
 
 export type HashOutcome =
@@ -113,10 +121,12 @@ export function createImageHasher(decode: Decoder): ImageHasher {
         if (region) hashes.contentRegion = region;
         if (alternate) hashes.alternateRegion = alternate;
       }
-      if (request.uncrop?.length && algorithms.has('pdq')) {
-        const frame = decoded.image.frames[0]!;
-        const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
-        hashes.uncropped = uncroppedPdq(luma, decoded.image.width, decoded.image.height, request.uncrop);
+      if ((request.uncrop?.length || request.upscale?.length) && algorithms.has('pdq')) {
+        const { frames, width, height } = decoded.image;
+        const luma = lumaFromPixels(frames[0]!.data, frames[0]!.width, frames[0]!.height, 4);
+        if (request.uncrop?.length) hashes.uncropped = uncroppedPdq(luma, width, height, request.uncrop);
+        const upscaled = request.upscale?.length ? upscaledPdq(luma, width, height, request.upscale) : [];
+        if (upscaled.length > 0) hashes.upscaled = upscaled;
       }
       return { status: 'hashed', hashes };
     } catch (err) {

@@ -47,12 +47,15 @@ export {
   pdqFromLuma,
   pdqFromPixels,
   pdqFromShrunkLuma,
+  pdqFromTaps,
   type DihedralName,
   type LumaImage,
   type PdqDihedral,
   type PdqDihedralResult,
   type PdqResult,
+  type Taps,
 } from './pdq.ts';
 export { boxShrinkRgba } from './shrink.ts';
 export { padEdges, uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
+export { UPSCALE_MAX_SIDE, upscaledPdq, upscaledTaps, type UpscaledPdq } from './upscale.ts';
 export { IMAGE_FORMATS, sniffImageFormat, type ImageFormat } from './sniff.ts';

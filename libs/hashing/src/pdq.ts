@@ -116,30 +116,52 @@ export function pdqFromLuma(luma: LumaImage, options: PdqOptions = {}): PdqDihed
 export function pdqFromShrunkLuma(luma: LumaImage, sourceWidth: number, sourceHeight: number, options: PdqOptions = {}): PdqDihedralResult {
   if (sourceWidth === luma.width && sourceHeight === luma.height) return pdqFromLuma(luma, options);
   if (sourceHeight < PDQ_MIN_HASHABLE_DIM || sourceWidth < PDQ_MIN_HASHABLE_DIM) return zeroResult();
-  // Horizontal pass at the 64 sample columns for every row, then the vertical pass.
-  const across = (columns: Taps[]): Float32Array => {
-    const out = new Float32Array(luma.height * DCT_SIZE);
-    for (let y = 0; y < luma.height; y++) {
-      const row = y * luma.width;
-      for (let j = 0; j < DCT_SIZE; j++) out[y * DCT_SIZE + j] = applyTaps(luma.data, row, 1, columns[j]!);
-    }
-    return out;
-  };
-  const down = (sampled: Float32Array, rows: Taps[]): Float32Array => {
-    const grid = new Float32Array(DCT_SIZE * DCT_SIZE);
-    for (let i = 0; i < DCT_SIZE; i++) {
-      for (let j = 0; j < DCT_SIZE; j++) grid[i * DCT_SIZE + j] = applyTaps(sampled, j, DCT_SIZE, rows[i]!);
-    }
-    return grid;
-  };
   const rows = tentTaps(sourceHeight, luma.height, false);
-  const sampled = across(tentTaps(sourceWidth, luma.width, false));
-  const orig = down(sampled, rows);
+  const columns = tentTaps(sourceWidth, luma.width, false);
+  const sampled = sampleColumns(luma, columns);
+  const orig = sampleRows(sampled, rows);
   if (!options.exactDihedral) return pdqFromGrids({ orig });
   // A mirror image samples the mirrored positions of the same (symmetric) tent.
   const mirroredRows = tentTaps(sourceHeight, luma.height, true);
-  const mirroredSampled = across(tentTaps(sourceWidth, luma.width, true));
-  return pdqFromGrids({ orig, lr: down(mirroredSampled, rows), tb: down(sampled, mirroredRows), both: down(mirroredSampled, mirroredRows) });
+  const mirroredSampled = sampleColumns(luma, tentTaps(sourceWidth, luma.width, true));
+  return pdqFromGrids({
+    orig,
+    lr: sampleRows(mirroredSampled, rows),
+    tb: sampleRows(sampled, mirroredRows),
+    both: sampleRows(mirroredSampled, mirroredRows),
+  });
+}
+
+/**
+ * PDQ (hash and quality, no dihedral hashes) of the 64x64 grid a linear, separable resampling
+ * gives: sample (i, j) is `rows[i]` applied down the column of `columns[j]` applied along each row.
+ * For hashes of an image as some other resampling would show it, without building that image.
+ */
+export function pdqFromTaps(luma: LumaImage, columns: readonly Taps[], rows: readonly Taps[]): PdqResult {
+  if (columns.length !== DCT_SIZE || rows.length !== DCT_SIZE) throw new RangeError('a PDQ grid needs 64 column and 64 row taps');
+  const inside = (taps: readonly Taps[], size: number) => taps.every(({ first, weights }) => first >= 0 && first + weights.length <= size);
+  if (!inside(columns, luma.width) || !inside(rows, luma.height)) throw new RangeError('taps reach past the image');
+  const { hash, quality } = pdqFromGrids({ orig: sampleRows(sampleColumns(luma, columns), rows) });
+  return { hash, quality };
+}
+
+/** Horizontal pass: each row at the 64 sample columns. */
+function sampleColumns(luma: LumaImage, columns: readonly Taps[]): Float32Array {
+  const out = new Float32Array(luma.height * DCT_SIZE);
+  for (let y = 0; y < luma.height; y++) {
+    const row = y * luma.width;
+    for (let j = 0; j < DCT_SIZE; j++) out[y * DCT_SIZE + j] = applyTaps(luma.data, row, 1, columns[j]!);
+  }
+  return out;
+}
+
+/** Vertical pass over the horizontally sampled rows: the 64x64 grid. */
+function sampleRows(sampled: Float32Array, rows: readonly Taps[]): Float32Array {
+  const grid = new Float32Array(DCT_SIZE * DCT_SIZE);
+  for (let i = 0; i < DCT_SIZE; i++) {
+    for (let j = 0; j < DCT_SIZE; j++) grid[i * DCT_SIZE + j] = applyTaps(sampled, j, DCT_SIZE, rows[i]!);
+  }
+  return grid;
 }
 
 function zeroResult(): PdqDihedralResult {
@@ -225,7 +247,7 @@ export function orientLuma(luma: LumaImage, orientation: number): LumaImage {
 // Downsampling: two X,Y passes of 1-D box filters (Jarosz 2001, a tent filter), then point
 // sampling at 64x64 block centres. Window = ceil-ish(dim / 128): half a 64th per pass.
 
-function jaroszWindow(dimension: number): number {
+export function jaroszWindow(dimension: number): number {
   return Math.floor((dimension + 2 * DCT_SIZE - 1) / (2 * DCT_SIZE));
 }
 
@@ -344,7 +366,8 @@ function boxFilterLines(
   }
 }
 
-interface Taps {
+/** Weights over consecutive pixels of one line, from pixel `first` on. */
+export interface Taps {
   first: number;
   weights: Float32Array;
 }

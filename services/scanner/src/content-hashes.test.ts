@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { derivedHashes, fromDerivedHashes, toQuery, toScanQuery, uncropSource, type StoredHashes } from './content-hashes.ts';
+import { derivedHashes, fromDerivedHashes, fromImageHashes, toQuery, toScanQuery, uncropSource, upscaleSource, type StoredHashes } from './content-hashes.ts';
 import type { DetectionRule } from './decide.ts';
 
 const h = (c: string) => c.repeat(64);
 const rule: DetectionRule = {
   region: true,
   uncrop: [0.95],
-  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 } },
+  upscale: [2],
+  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 }, upscale: 29 },
   corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
   lowQualityPdqMax: 0,
 };
@@ -20,6 +21,10 @@ const hashes: StoredHashes = {
     { kept: 0.95, pdq: h('5'), pdqQuality: 70 },
     { kept: 0.9, pdq: h('6'), pdqQuality: 70 },
   ],
+  upscaled: [
+    { factor: 2, pdq: h('9'), pdqQuality: 60 },
+    { factor: 4, pdq: h('a'), pdqQuality: 60 },
+  ],
 };
 
 describe('toScanQuery', () => {
@@ -29,15 +34,24 @@ describe('toScanQuery', () => {
       extra: [
         { source: 'region', pdq: h('3'), blockhash: h('4') },
         { source: 'uncrop-5', pdq: h('5') },
+        { source: 'upscale-2', pdq: h('9') },
       ],
       nearMiss: { pdq: 10, blockhash: 20 },
     });
   });
 
   it('leaves out what the rule turns off, and extra PDQ below the quality floor', () => {
-    const off = toScanQuery(hashes, { ...rule, region: false, uncrop: [], corroboration: { ...rule.corroboration, pdq: 0, blockhash: 0 } });
+    const off = toScanQuery(hashes, { ...rule, region: false, uncrop: [], upscale: [], corroboration: { ...rule.corroboration, pdq: 0, blockhash: 0 } });
     expect(off).toEqual(toQuery(hashes));
-    const unstable = toScanQuery({ ...hashes, region: { pdq: h('3'), pdqQuality: 20, blockhash: h('4') }, uncropped: [{ kept: 0.95, pdq: h('5'), pdqQuality: 10 }] }, rule);
+    const unstable = toScanQuery(
+      {
+        ...hashes,
+        region: { pdq: h('3'), pdqQuality: 20, blockhash: h('4') },
+        uncropped: [{ kept: 0.95, pdq: h('5'), pdqQuality: 10 }],
+        upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 49 }],
+      },
+      rule,
+    );
     expect(unstable.extra).toEqual([{ source: 'region', blockhash: h('4') }]);
   });
 
@@ -54,22 +68,44 @@ describe('toScanQuery', () => {
       { source: 'region', pdq: h('3'), blockhash: h('4') },
       { source: 'region', pdq: h('7'), blockhash: h('8') },
     ]);
-    expect(toScanQuery({ ...hashes, alternateRegion: { pdq: h('7'), pdqQuality: 90 } }, { ...rule, region: false }).extra).toEqual([{ source: 'uncrop-5', pdq: h('5') }]);
+    expect(toScanQuery({ ...hashes, alternateRegion: { pdq: h('7'), pdqQuality: 90 } }, { ...rule, region: false, upscale: [] }).extra).toEqual([{ source: 'uncrop-5', pdq: h('5') }]);
   });
 
   it('names crop compensation by the share cropped', () => {
     expect([0.95, 0.9, 0.8].map(uncropSource)).toEqual(['uncrop-5', 'uncrop-10', 'uncrop-20']);
+  });
+
+  it('names downscale compensation by its factor, and queries each factor the rule asks for', () => {
+    expect([2, 4].map(upscaleSource)).toEqual(['upscale-2', 'upscale-4']);
+    const both = toScanQuery(hashes, { ...rule, region: false, uncrop: [], upscale: [2, 4] });
+    expect(both.extra).toEqual([
+      { source: 'upscale-2', pdq: h('9') },
+      { source: 'upscale-4', pdq: h('a') },
+    ]);
+  });
+
+  it('keeps the hashing library’s upscaled hashes', () => {
+    const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), pdq: h('1'), pdqQuality: 90, upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 60 }] });
+    expect(stored.upscaled).toEqual([{ factor: 2, pdq: h('9'), pdqQuality: 60 }]);
   });
 });
 
 describe('derived hashes in content_hashes', () => {
   it('round-trips through the stored JSON and drops malformed parts', () => {
     const stored = JSON.parse(JSON.stringify(derivedHashes(hashes)));
-    expect(fromDerivedHashes(stored)).toEqual({ region: hashes.region, uncropped: hashes.uncropped });
+    const { region, uncropped, upscaled } = hashes as Required<StoredHashes>;
+    expect(fromDerivedHashes(stored)).toEqual({ region, uncropped, upscaled });
     const alternateRegion = { pdq: h('7'), pdqQuality: 90, blockhash: h('8') };
-    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes({ ...hashes, alternateRegion }))))).toEqual({ region: hashes.region, alternateRegion, uncropped: hashes.uncropped });
+    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes({ ...hashes, alternateRegion }))))).toEqual({ region, alternateRegion, uncropped, upscaled });
     expect(derivedHashes({ sha256: h('0'), pdq: h('1') })).toBeNull();
+    expect(derivedHashes({ sha256: h('0'), upscaled })).toEqual({ upscaled });
     expect(fromDerivedHashes(null)).toEqual({});
-    expect(fromDerivedHashes({ region: { pdq: 'zz', blockhash: h('4') }, uncropped: [{ kept: 0.95, pdq: 'short', pdqQuality: 1 }] })).toEqual({ region: { blockhash: h('4') } });
+    expect(
+      fromDerivedHashes({
+        region: { pdq: 'zz', blockhash: h('4') },
+        uncropped: [{ kept: 0.95, pdq: 'short', pdqQuality: 1 }],
+        upscaled: [{ factor: 1.5, pdq: h('9'), pdqQuality: 60 }, { factor: 2, pdq: 'short', pdqQuality: 60 }, { factor: 4, pdq: h('a'), pdqQuality: 'x' }],
+      }),
+    ).toEqual({ region: { blockhash: h('4') } });
   });
 });

@@ -23,6 +23,8 @@ export interface StoredHashes {
   alternateRegion?: RegionQueryHashes;
   /** Crop-compensated PDQ hashes (extra queries), by the share of each side assumed kept. */
   uncropped?: Array<{ kept: number; pdq: string; pdqQuality: number }>;
+  /** Downscale-compensated PDQ hashes of a small image (extra queries), by how many times larger it was hashed. */
+  upscaled?: Array<{ factor: number; pdq: string; pdqQuality: number }>;
 }
 
 export interface RegionQueryHashes {
@@ -52,6 +54,7 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
     ...(hashes.contentRegion && { region: regionQueryHashes(hashes.contentRegion) }),
     ...(hashes.alternateRegion && { alternateRegion: regionQueryHashes(hashes.alternateRegion) }),
     ...(hashes.uncropped?.length && { uncropped: hashes.uncropped.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality })) }),
+    ...(hashes.upscaled?.length && { upscaled: hashes.upscaled.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality })) }),
   };
 }
 
@@ -79,6 +82,9 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
   for (const { kept, pdq, pdqQuality } of hashes.uncropped ?? []) {
     if (rule.uncrop.includes(kept) && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
   }
+  for (const { factor, pdq, pdqQuality } of hashes.upscaled ?? []) {
+    if (rule.upscale.includes(factor) && trusted(pdqQuality)) extra.push({ source: upscaleSource(factor), pdq });
+  }
   if (extra.length > 0) query.extra = extra;
   const { pdq, blockhash } = rule.corroboration;
   if (pdq > 0 || blockhash > 0) query.nearMiss = { pdq, blockhash };
@@ -88,6 +94,11 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
 /** `uncrop-5` for a copy assumed to keep 95% of each side. */
 export function uncropSource(kept: number): `uncrop-${number}` {
   return `uncrop-${Math.round((1 - kept) * 100)}`;
+}
+
+/** `upscale-2` for a small image hashed as if twice its size. */
+export function upscaleSource(factor: number): `upscale-${number}` {
+  return `upscale-${factor}`;
 }
 
 /**
@@ -133,22 +144,23 @@ export function storedHashesOf(row: ContentHashesRow): StoredHashes {
   };
 }
 
-type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped'>;
+type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped' | 'upscaled'>;
 
 /** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
 export function derivedHashes(hashes: StoredHashes): DerivedHashes | null {
-  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped) return null;
+  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped && !hashes.upscaled) return null;
   return {
     ...(hashes.region && { region: hashes.region }),
     ...(hashes.alternateRegion && { alternateRegion: hashes.alternateRegion }),
     ...(hashes.uncropped && { uncropped: hashes.uncropped }),
+    ...(hashes.upscaled && { upscaled: hashes.upscaled }),
   };
 }
 
 /** The extra-query hashes read back from content_hashes.derived_hashes; anything malformed is left out. */
 export function fromDerivedHashes(value: unknown): DerivedHashes {
   if (typeof value !== 'object' || value === null) return {};
-  const { region, alternateRegion, uncropped } = value as Record<string, unknown>;
+  const { region, alternateRegion, uncropped, upscaled } = value as Record<string, unknown>;
   const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const regionOf = (v: unknown): RegionQueryHashes | undefined => {
@@ -169,6 +181,13 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
       (u): u is { kept: number; pdq: string; pdqQuality: number } => typeof u === 'object' && u !== null && quality(u.kept) && hex(u.pdq) && quality(u.pdqQuality),
     );
     if (valid.length > 0) out.uncropped = valid.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality }));
+  }
+  if (Array.isArray(upscaled)) {
+    const valid = upscaled.filter(
+      (u): u is { factor: number; pdq: string; pdqQuality: number } =>
+        typeof u === 'object' && u !== null && Number.isInteger(u.factor) && u.factor > 1 && u.factor < 10 && hex(u.pdq) && quality(u.pdqQuality),
+    );
+    if (valid.length > 0) out.upscaled = valid.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality }));
   }
   return out;
 }

@@ -70,7 +70,8 @@ describe('the fused detection rule', () => {
   const rule: DetectionRule = {
     region: true,
     uncrop: [0.95],
-    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 } },
+    upscale: [2],
+    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 }, upscale: 29 },
     corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
     lowQualityPdqMax: 2,
   };
@@ -118,6 +119,22 @@ describe('the fused detection rule', () => {
     expect(decide({ matches: [farRegion, bh({ query: 'region', distance: 12, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
     expect(decide({ matches: [pdq({ query: 'uncrop-5', distance: 18 })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
     expect(decide({ matches: [pdq({ query: 'uncrop-5', distance: 19 })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+  });
+
+  it('counts a downscale-compensated PDQ alone within its cap, beyond it only paired with the canonical blockhash', () => {
+    const upscaled = pdq({ query: 'upscale-2', distance: 29 });
+    expect(decide({ matches: [upscaled], rule, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: upscaled });
+    expect(decide({ matches: [pdq({ query: 'upscale-2', distance: 30 })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [pdq({ query: 'upscale-4', distance: 30 }), bh({ distance: 6, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    const near = pdq({ query: 'upscale-2', distance: 38, nearMiss: true });
+    expect(decide({ matches: [near], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // The same pixels at another scale: the canonical blockhash corroborates it, another view's does not.
+    expect(decide({ matches: [near, bh({ distance: 20, nearMiss: true })], rule, unscannablePolicy: 'block' })).toMatchObject({
+      verdict: 'matched',
+      hits: [{ algorithm: 'blockhash', corroborated: true }, { query: 'upscale-2', corroborated: true }],
+    });
+    expect(decide({ matches: [near, bh({ distance: 20, nearMiss: true, query: 'region' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    expect(decide({ matches: [near, bh({ distance: 20, nearMiss: true, entryId: 'E-2' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
   });
 
   it('admits an unstable (low-quality) PDQ alone only near-exact, further out only corroborated', () => {

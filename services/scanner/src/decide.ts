@@ -28,6 +28,12 @@ export interface DetectionRule {
   region: boolean;
   /** Crop compensation: PDQ re-expanded as the centre `kept` share of a larger original. */
   uncrop: readonly number[];
+  /**
+   * Downscale compensation: the PDQ of a small image as if each (whole) factor times larger, a
+   * copy shared at half or a quarter size hashed at its original's size. Its hits pair with the
+   * canonical blockhash (blockhash is computed on a block grid, so scale does not move it).
+   */
+  upscale: readonly number[];
   /** Extra queries' caps. A content-region hit counts alone within min(list threshold, its cap) bits, beyond that only corroborated. */
   extraMax: {
     region: { pdq: number; blockhash: number };
@@ -38,6 +44,12 @@ export interface DetectionRule {
      * (a lower threshold) stays stricter here too.
      */
     uncrop: { beyond: number; max: number };
+    /**
+     * A downscale-compensated PDQ counts alone within min(list threshold, this), beyond that only
+     * corroborated: each factor is one more query near every small image's own hash, so it keeps
+     * one step (2 bits: PDQ distances are even) more margin than the canonical hash.
+     */
+    upscale: number;
   };
   /**
    * Near misses: PDQ and blockhash hits up to `pdq` / `blockhash` bits beyond their lists'
@@ -58,7 +70,8 @@ export interface DetectionRule {
 export const DEFAULT_DETECTION_RULE: DetectionRule = Object.freeze({
   region: true,
   uncrop: Object.freeze([0.95, 0.9, 0.8]),
-  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: Object.freeze({ beyond: 5, max: 36 }) }),
+  upscale: Object.freeze([2, 4]),
+  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: Object.freeze({ beyond: 5, max: 36 }), upscale: 29 }),
   corroboration: Object.freeze({ pdq: 10, blockhash: 16, box: Object.freeze({ pdq: 6, blockhash: 16 }), blockhashWeight: 2, weightedMax: 27 }),
   lowQualityPdqMax: 16,
 });
@@ -100,8 +113,8 @@ export function decide({ matches: reported, rule, pdqQuality, unscannable, unsca
  */
 export function applyRule(matches: readonly Match[], rule: DetectionRule, pdqQuality?: number): Match[] {
   const ranked = matches.map((m) => ({ m, standing: standing(m, rule, pdqQuality) })).filter(({ standing }) => standing !== 'out');
-  // Pairs: the same entry id (lists delivering several hashes per item share it), the same query, the same side (allow or not).
-  const pairKey = (m: Match) => (m.entryId === null ? null : `${m.action === 'allow'}|${m.query ?? ''}|${m.entryId}`);
+  // Pairs: the same entry id (lists delivering several hashes per item share it), the same view, the same side (allow or not).
+  const pairKey = (m: Match) => (m.entryId === null ? null : `${m.action === 'allow'}|${pairedView(m)}|${m.entryId}`);
   // Per pair key, the smallest excess over its list's threshold of each perceptual algorithm.
   const excessByKey = new Map<string, { pdq: number; blockhash: number }>();
   for (const { m } of ranked) {
@@ -134,10 +147,21 @@ function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined)
   const margin = m.algorithm === 'pdq' ? rule.corroboration.pdq : m.algorithm === 'blockhash' ? rule.corroboration.blockhash : 0;
   if (m.distance > m.threshold + margin) return 'out';
   if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
+  if (isUpscaled(m)) return m.distance <= rule.extraMax.upscale && !m.nearMiss ? 'alone' : 'paired';
   if (m.query !== undefined) return m.distance <= Math.min(m.threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max) ? 'alone' : 'out';
   // Unstable PDQ (flat images) alone only near-exact; further out it needs a blockhash hit on the same entry.
   if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'paired';
   return m.nearMiss ? 'paired' : 'alone';
+}
+
+/** A downscale-compensated hash: the canonical view at another scale. */
+function isUpscaled(m: Match): boolean {
+  return m.query?.startsWith('upscale-') ?? false;
+}
+
+/** The view a hit pairs within: its query, except that an upscaled PDQ pairs with the canonical blockhash. */
+function pairedView(m: Match): string {
+  return m.query === undefined || isUpscaled(m) ? '' : m.query;
 }
 
 /**

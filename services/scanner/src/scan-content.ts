@@ -52,6 +52,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
       algorithms: WORKER_ALGORITHMS,
       framing: detection.region,
       ...(detection.uncrop.length > 0 && { uncrop: detection.uncrop }),
+      ...(detection.upscale.length > 0 && { upscale: detection.upscale }),
     });
     decodeMs = outcome.timings?.decodeMs;
     if (outcome.status === 'hashed') {
