@@ -46,7 +46,7 @@ async function hashOne(path) {
   const [region, alternate] = regions.map((r) => hashRegion(frame, r, decoded.width, decoded.height, 'fast'));
   const t2 = performance.now();
   const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
-  const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT);
+  const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT, [2, 4]);
   const t3 = performance.now();
   const upscaled = upscaledPdq(luma, decoded.width, decoded.height, UPSCALE_FACTORS);
   const t4 = performance.now();

@@ -139,7 +139,9 @@ function distractorMargins() {
     for (const region of [h.contentRegion, h.alternateRegion]) {
       if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
     }
-    for (const u of h.uncropped) if (rule.uncrop.includes(u.kept) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
+    for (const u of h.uncropped) {
+      if (rule.uncrop.includes(u.kept) && (u.upscale === undefined || rule.upscale.includes(u.upscale)) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
+    }
     for (const u of h.upscaled ?? []) {
       if (!rule.upscale.includes(u.factor) || u.pdqQuality < 50) continue;
       const q = bytes(u.pdq);
@@ -243,7 +245,7 @@ const STEP_NAMES = {
   plain: 'plain hash: PDQ + 8 dihedral + blockhash',
   detect: 'framing detection (borders, chrome, turned pictures)',
   region: 'content-region PDQ + blockhash (a turned picture resampled upright first)',
-  uncrop: 'crop compensation (PDQ per kept share)',
+  uncrop: 'crop compensation (PDQ per kept share; small images also as if 2 and 4 x larger)',
   upscale: 'downscale compensation (PDQ as if 2, 3, 4 x larger, small images)',
 };
 
@@ -260,7 +262,7 @@ function timings() {
     count++;
     if (f.hashes.contentRegion) framed[f.hashes.contentRegion.kind] = (framed[f.hashes.contentRegion.kind] ?? 0) + 1;
     if (f.hashes.alternateRegion) alternates++;
-    uncropKept = JSON.stringify(f.hashes.uncropped.map((u) => u.kept));
+    uncropKept = JSON.stringify(f.hashes.uncropped.filter((u) => u.upscale === undefined).map((u) => u.kept));
     if (f.hashes.upscaled?.length) upscaledImages++;
     for (const step of Object.keys(sums)) sums[step] += f.ms[step];
   }

@@ -35,7 +35,8 @@ export interface HashRequest {
   uncrop?: readonly number[];
   /**
    * Downscale compensation: also the PDQ of the first frame as if each factor times larger (e.g.
-   * 2 for copies shared at half size), for the factors that keep it within UPSCALE_MAX_SIDE.
+   * 2 for copies shared at half size), for the factors that keep it within UPSCALE_MAX_SIDE; with
+   * `uncrop`, the re-expanded images too.
    */
   upscale?: readonly number[];
 }
@@ -124,7 +125,7 @@ export function createImageHasher(decode: Decoder): ImageHasher {
       if ((request.uncrop?.length || request.upscale?.length) && algorithms.has('pdq')) {
         const { frames, width, height } = decoded.image;
         const luma = lumaFromPixels(frames[0]!.data, frames[0]!.width, frames[0]!.height, 4);
-        if (request.uncrop?.length) hashes.uncropped = uncroppedPdq(luma, width, height, request.uncrop);
+        if (request.uncrop?.length) hashes.uncropped = uncroppedPdq(luma, width, height, request.uncrop, request.upscale);
         const upscaled = request.upscale?.length ? upscaledPdq(luma, width, height, request.upscale) : [];
         if (upscaled.length > 0) hashes.upscaled = upscaled;
       }

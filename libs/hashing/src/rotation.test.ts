@@ -60,6 +60,39 @@ describe('findRotatedContent', () => {
     expect(hammingDistanceHex(original, copy.hashes.contentRegion!.pdq!)).toBeLessThanOrEqual(16);
   });
 
+  it('finds a turned picture whose own edges are the fill colour from the canvas size (an expanded rotation is its bounding box)', async () => {
+    // White rows on top (a page header, a sky): the two vertices at the picture's top corners cannot be seen on white.
+    const pale = { ...scene, data: Uint8Array.from(scene.data) };
+    pale.data.fill(255, 0, 45 * 400 * scene.channels);
+    const hashed = await hasher(await encode(pale, 'png'), {});
+    if (hashed.status !== 'hashed') throw new Error('not hashed');
+    for (const clockwise of [5, -4]) {
+      const bytes = await turned(pale, clockwise);
+      const rect = findRotatedContent(await frameOf(bytes));
+      expect(rect, `${clockwise} degrees`).not.toBeNull();
+      expect(Math.abs(rect!.angle + clockwise)).toBeLessThan(0.3);
+      expect(Math.abs(rect!.width - 400)).toBeLessThanOrEqual(4);
+      expect(Math.abs(rect!.height - 300)).toBeLessThanOrEqual(4);
+      const copy = await hasher(bytes, { framing: true });
+      if (copy.status !== 'hashed') throw new Error('not hashed');
+      expect(copy.hashes.contentRegion?.kind).toBe('rotated');
+      expect(hammingDistanceHex(hashed.hashes.pdq!, copy.hashes.contentRegion!.pdq!)).toBeLessThanOrEqual(16);
+    }
+  });
+
+  it('takes no picture with rounded corners on white for a turned one', async () => {
+    const radius = 40;
+    const rounded = { ...scene, data: Uint8Array.from(scene.data) };
+    for (let y = 0; y < 300; y++) {
+      for (let x = 0; x < 400; x++) {
+        const dx = Math.max(0, radius - x, x - (399 - radius));
+        const dy = Math.max(0, radius - y, y - (299 - radius));
+        if (Math.hypot(dx, dy) > radius) rounded.data.set([255, 255, 255], (y * 400 + x) * scene.channels);
+      }
+    }
+    expect(findRotatedContent(await frameOf(await encode(rounded, 'png')))).toBeNull();
+  });
+
   it('resamples an upright rectangle unchanged', async () => {
     const frame = await frameOf(await encode(scene, 'png'));
     const same = unrotate(frame, { centreX: 199.5, centreY: 149.5, width: 400, height: 300, angle: 0 });

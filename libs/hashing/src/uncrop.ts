@@ -6,6 +6,7 @@
 
 import type { Hex256 } from './hash256.ts';
 import { pdqFromShrunkLuma, type LumaImage } from './pdq.ts';
+import { upscaledPdq } from './upscale.ts';
 
 /** Re-expansion works on a copy of at most this many pixels a side (PDQ samples a 64x64 grid). */
 const WORKING_SIDE = 256;
@@ -13,22 +14,28 @@ const WORKING_SIDE = 256;
 export interface UncroppedPdq {
   /** The share of each side the query is assumed to have kept (0.95: a 5% crop). */
   kept: number;
+  /** Set when also downscale-compensated: the re-expanded image hashed as if this many times larger (upscale.ts). */
+  upscale?: number;
   pdq: Hex256;
   pdqQuality: number;
 }
 
 /**
  * PDQ of `luma` (a shrink of a `sourceWidth` x `sourceHeight` image, or the image itself) as the
- * centre `kept` of a larger picture, for each `kept` in (0, 1).
+ * centre `kept` of a larger picture, for each `kept` in (0, 1); with `upscale` factors, also as if
+ * that many times larger where upscale.ts allows it (a copy cropped, then shared smaller).
  */
-export function uncroppedPdq(luma: LumaImage, sourceWidth: number, sourceHeight: number, kept: readonly number[]): UncroppedPdq[] {
+export function uncroppedPdq(luma: LumaImage, sourceWidth: number, sourceHeight: number, kept: readonly number[], upscale: readonly number[] = []): UncroppedPdq[] {
   const factor = Math.max(1, Math.floor(Math.max(luma.width, luma.height) / WORKING_SIDE));
   const small = boxShrinkLuma(luma, factor);
-  return kept.map((share) => {
+  return kept.flatMap((share) => {
     if (!(share > 0 && share < 1)) throw new RangeError('kept must be between 0 and 1');
     const padded = padEdges(small, share);
-    const pdq = pdqFromShrunkLuma(padded, Math.max(padded.width, Math.round(sourceWidth / share)), Math.max(padded.height, Math.round(sourceHeight / share)));
-    return { kept: share, pdq: pdq.hash, pdqQuality: pdq.quality };
+    const width = Math.max(padded.width, Math.round(sourceWidth / share));
+    const height = Math.max(padded.height, Math.round(sourceHeight / share));
+    const pdq = pdqFromShrunkLuma(padded, width, height);
+    const larger = upscaledPdq(padded, width, height, upscale).map((u) => ({ kept: share, upscale: u.factor, pdq: u.pdq, pdqQuality: u.pdqQuality }));
+    return [{ kept: share, pdq: pdq.hash, pdqQuality: pdq.quality }, ...larger];
   });
 }
 

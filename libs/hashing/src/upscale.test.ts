@@ -8,6 +8,7 @@ import { createSharpDecoder } from './decode-sharp.ts';
 import { hammingDistanceHex } from './hash256.ts';
 import { createImageHasher } from './hash-image.ts';
 import { lumaFromPixels, pdqFromLuma, pdqFromTaps, type LumaImage } from './pdq.ts';
+import { uncroppedPdq } from './uncrop.ts';
 import { UPSCALE_MAX_SIDE, upscaledPdq, upscaledTaps } from './upscale.ts';
 
 const hasher = createImageHasher(createSharpDecoder());
@@ -93,6 +94,17 @@ describe('upscaledPdq', () => {
     }
     // Measured: 6 to 26 bits nearer, 15 on average.
     expect(gains.reduce((a, b) => a + b, 0) / gains.length).toBeGreaterThanOrEqual(10);
+  });
+});
+
+describe('uncroppedPdq with upscale', () => {
+  it('adds each re-expanded image as if larger, where it stays within UPSCALE_MAX_SIDE', async () => {
+    const small = await lumaOf(200, 150, 5);
+    const hashes = uncroppedPdq(small, 200, 150, [0.9, 0.8], [2, 4]);
+    expect(hashes.map(({ kept, upscale }) => [kept, upscale])).toEqual([[0.9, undefined], [0.9, 2], [0.9, 4], [0.8, undefined], [0.8, 2], [0.8, 4]]);
+    expect(new Set(hashes.map((h) => h.pdq)).size).toBe(6);
+    // 500 px re-expanded to 556 (kept 0.9): twice that is past 1024.
+    expect(uncroppedPdq(await lumaOf(500, 400, 5), 500, 400, [0.9], [2]).map((h) => h.upscale)).toEqual([undefined]);
   });
 });
 

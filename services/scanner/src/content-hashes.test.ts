@@ -20,6 +20,8 @@ const hashes: StoredHashes = {
   uncropped: [
     { kept: 0.95, pdq: h('5'), pdqQuality: 70 },
     { kept: 0.9, pdq: h('6'), pdqQuality: 70 },
+    { kept: 0.95, upscale: 2, pdq: h('b'), pdqQuality: 70 },
+    { kept: 0.95, upscale: 4, pdq: h('c'), pdqQuality: 70 },
   ],
   upscaled: [
     { factor: 2, pdq: h('9'), pdqQuality: 60 },
@@ -34,6 +36,7 @@ describe('toScanQuery', () => {
       extra: [
         { source: 'region', pdq: h('3'), blockhash: h('4') },
         { source: 'uncrop-5', pdq: h('5') },
+        { source: 'uncrop-5', pdq: h('b') },
         { source: 'upscale-2', pdq: h('9') },
       ],
       nearMiss: { pdq: 10, blockhash: 20 },
@@ -85,8 +88,10 @@ describe('toScanQuery', () => {
   });
 
   it('keeps the hashing library’s upscaled hashes', () => {
-    const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), pdq: h('1'), pdqQuality: 90, upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 60 }] });
+    const uncropped = [{ kept: 0.9, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('b'), pdqQuality: 70 }];
+    const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), pdq: h('1'), pdqQuality: 90, upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 60 }], uncropped });
     expect(stored.upscaled).toEqual([{ factor: 2, pdq: h('9'), pdqQuality: 60 }]);
+    expect(stored.uncropped).toEqual(uncropped);
   });
 });
 
@@ -107,5 +112,8 @@ describe('derived hashes in content_hashes', () => {
         upscaled: [{ factor: 1.5, pdq: h('9'), pdqQuality: 60 }, { factor: 2, pdq: 'short', pdqQuality: 60 }, { factor: 4, pdq: h('a'), pdqQuality: 'x' }],
       }),
     ).toEqual({ region: { blockhash: h('4') } });
+    expect(fromDerivedHashes({ uncropped: [{ kept: 0.9, upscale: 2.5, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }] })).toEqual({
+      uncropped: [{ kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }],
+    });
   });
 });

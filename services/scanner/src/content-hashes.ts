@@ -21,8 +21,8 @@ export interface StoredHashes {
   region?: RegionQueryHashes;
   /** A second guess at the content region (another detector disagreed): an extra query too. */
   alternateRegion?: RegionQueryHashes;
-  /** Crop-compensated PDQ hashes (extra queries), by the share of each side assumed kept. */
-  uncropped?: Array<{ kept: number; pdq: string; pdqQuality: number }>;
+  /** Crop-compensated PDQ hashes (extra queries), by the share of each side assumed kept; `upscale`: also downscale-compensated. */
+  uncropped?: Array<{ kept: number; upscale?: number; pdq: string; pdqQuality: number }>;
   /** Downscale-compensated PDQ hashes of a small image (extra queries), by how many times larger it was hashed. */
   upscaled?: Array<{ factor: number; pdq: string; pdqQuality: number }>;
 }
@@ -53,7 +53,9 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
     ...(hashes.blockhash && { blockhash: hashes.blockhash }),
     ...(hashes.contentRegion && { region: regionQueryHashes(hashes.contentRegion) }),
     ...(hashes.alternateRegion && { alternateRegion: regionQueryHashes(hashes.alternateRegion) }),
-    ...(hashes.uncropped?.length && { uncropped: hashes.uncropped.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality })) }),
+    ...(hashes.uncropped?.length && {
+      uncropped: hashes.uncropped.map(({ kept, upscale, pdq, pdqQuality }) => ({ kept, ...(upscale !== undefined && { upscale }), pdq, pdqQuality })),
+    }),
     ...(hashes.upscaled?.length && { upscaled: hashes.upscaled.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality })) }),
   };
 }
@@ -79,8 +81,10 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
       extra.push({ source: 'region', ...(pdq && trusted(pdqQuality) && { pdq }), ...(blockhash && { blockhash }) });
     }
   }
-  for (const { kept, pdq, pdqQuality } of hashes.uncropped ?? []) {
-    if (rule.uncrop.includes(kept) && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
+  // A crop-compensated hash also hashed as if larger queries as crop compensation: the crop is what it undoes.
+  for (const { kept, upscale, pdq, pdqQuality } of hashes.uncropped ?? []) {
+    const wanted = rule.uncrop.includes(kept) && (upscale === undefined || rule.upscale.includes(upscale));
+    if (wanted && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
   }
   for (const { factor, pdq, pdqQuality } of hashes.upscaled ?? []) {
     if (rule.upscale.includes(factor) && trusted(pdqQuality)) extra.push({ source: upscaleSource(factor), pdq });
@@ -163,6 +167,7 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
   const { region, alternateRegion, uncropped, upscaled } = value as Record<string, unknown>;
   const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+  const factor = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 1 && (v as number) < 10;
   const regionOf = (v: unknown): RegionQueryHashes | undefined => {
     if (typeof v !== 'object' || v === null) return undefined;
     const r = v as Record<string, unknown>;
@@ -178,14 +183,15 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
   if (second) out.alternateRegion = second;
   if (Array.isArray(uncropped)) {
     const valid = uncropped.filter(
-      (u): u is { kept: number; pdq: string; pdqQuality: number } => typeof u === 'object' && u !== null && quality(u.kept) && hex(u.pdq) && quality(u.pdqQuality),
+      (u): u is { kept: number; upscale?: number; pdq: string; pdqQuality: number } =>
+        typeof u === 'object' && u !== null && quality(u.kept) && hex(u.pdq) && quality(u.pdqQuality) && (u.upscale === undefined || factor(u.upscale)),
     );
-    if (valid.length > 0) out.uncropped = valid.map(({ kept, pdq, pdqQuality }) => ({ kept, pdq, pdqQuality }));
+    if (valid.length > 0) out.uncropped = valid.map(({ kept, upscale, pdq, pdqQuality }) => ({ kept, ...(upscale !== undefined && { upscale }), pdq, pdqQuality }));
   }
   if (Array.isArray(upscaled)) {
     const valid = upscaled.filter(
       (u): u is { factor: number; pdq: string; pdqQuality: number } =>
-        typeof u === 'object' && u !== null && Number.isInteger(u.factor) && u.factor > 1 && u.factor < 10 && hex(u.pdq) && quality(u.pdqQuality),
+        typeof u === 'object' && u !== null && factor(u.factor) && hex(u.pdq) && quality(u.pdqQuality),
     );
     if (valid.length > 0) out.upscaled = valid.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality }));
   }
