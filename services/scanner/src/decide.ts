@@ -47,7 +47,8 @@ export interface DetectionRule {
     /**
      * A downscale-compensated PDQ counts alone within min(list threshold, this), beyond that only
      * corroborated: each factor is one more query near every small image's own hash, so it keeps
-     * one step (2 bits: PDQ distances are even) more margin than the canonical hash.
+     * one step more margin than the canonical hash (2 bits: a PDQ hash has half its bits set, so
+     * distances are almost always even).
      */
     upscale: number;
   };
