@@ -123,6 +123,8 @@ function distractorMargins() {
   const knownBh = known.map((h) => bytes(h.blockhash));
   const [pdqList, bhList] = LISTS;
   const { blockhashWeight } = rule.corroboration;
+  // A PDQ at distance p from entry k, paired with the content's blockhash: the rule's weighted excess.
+  const pairExcess = (p, bh, k) => Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
   const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity };
   for (const record of manifest.distractors) {
     const f = features.get(pathOf(record));
@@ -133,8 +135,7 @@ function distractorMargins() {
     for (let k = 0; k < known.length; k++) {
       const p = pdqs.reduce((best, q) => Math.min(best, distance(q, knownPdq[k])), Infinity);
       if (h.pdqQuality >= 50) min.pdq = Math.min(min.pdq, p);
-      const excess = Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
-      min.weighted = Math.min(min.weighted, excess);
+      min.weighted = Math.min(min.weighted, pairExcess(p, bh, k));
     }
     for (const region of [h.contentRegion, h.alternateRegion]) {
       if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
@@ -149,8 +150,7 @@ function distractorMargins() {
         const p = distance(q, knownPdq[k]);
         min.upscale = Math.min(min.upscale, p);
         // An upscaled PDQ pairs with the canonical blockhash.
-        const excess = Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
-        min.weighted = Math.min(min.weighted, excess);
+        min.weighted = Math.min(min.weighted, pairExcess(p, bh, k));
       }
     }
   }

@@ -7,7 +7,7 @@ import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, 
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
 import { extractRegion, findContentRegions, type ContentRegion, type FramingKind } from './framing.ts';
 import type { Hex256 } from './hash256.ts';
-import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type PdqDihedral } from './pdq.ts';
+import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type LumaImage, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
 import { uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
 import { upscaledPdq, type UpscaledPdq } from './upscale.ts';
@@ -116,15 +116,16 @@ export function createImageHasher(decode: Decoder): ImageHasher {
       return { status: 'unscannable', reason: decoded.reason, message: decoded.message, exact };
     }
     try {
-      const hashes = hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms);
+      const { frames, width, height } = decoded.image;
+      // The first frame's luma, made once: the canonical PDQ and the extra PDQ views all read it.
+      const luma = algorithms.has('pdq') ? lumaFromPixels(frames[0]!.data, frames[0]!.width, frames[0]!.height, 4) : undefined;
+      const hashes = hashDecoded(decoded.image, algorithms, mode, bytes, exactAlgorithms, luma);
       if (request.framing) {
-        const [region, alternate] = regionHashes(decoded.image.frames[0]!, decoded.image.width, decoded.image.height, mode, algorithms);
+        const [region, alternate] = regionHashes(frames[0]!, width, height, mode, algorithms);
         if (region) hashes.contentRegion = region;
         if (alternate) hashes.alternateRegion = alternate;
       }
-      if ((request.uncrop?.length || request.upscale?.length) && algorithms.has('pdq')) {
-        const { frames, width, height } = decoded.image;
-        const luma = lumaFromPixels(frames[0]!.data, frames[0]!.width, frames[0]!.height, 4);
+      if (luma) {
         if (request.uncrop?.length) hashes.uncropped = uncroppedPdq(luma, width, height, request.uncrop, request.upscale);
         const upscaled = request.upscale?.length ? upscaledPdq(luma, width, height, request.upscale) : [];
         if (upscaled.length > 0) hashes.upscaled = upscaled;
@@ -144,6 +145,7 @@ function hashDecoded(
   mode: HashMode,
   bytes: Uint8Array,
   exactAlgorithms: readonly ExactAlgorithm[],
+  firstLuma?: LumaImage,
 ): ImageHashes {
   const hashes: ImageHashes = {
     mode,
@@ -155,7 +157,7 @@ function hashDecoded(
     frameCount: image.frameCount,
   };
   const frames = image.frames.map((frame, index) =>
-    hashFrame(frame, index, algorithms, index === 0 ? image.orientation : 1, image.width, image.height, mode),
+    hashFrame(frame, index, algorithms, index === 0 ? image.orientation : 1, image.width, image.height, mode, index === 0 ? firstLuma : undefined),
   );
   const first = frames[0]!;
   if (first.pdq !== undefined) {
@@ -188,13 +190,15 @@ function hashFrame(
   sourceWidth: number,
   sourceHeight: number,
   mode: HashMode,
+  /** This frame's luma when already made. */
+  made?: LumaImage,
 ): FrameResult {
   const result: FrameResult = { index };
   if (algorithms.has('blockhash')) {
     result.blockhash = blockhash256(mode === 'fast' ? blockhashInput(frame, sourceWidth, sourceHeight) : frame);
   }
   if (algorithms.has('pdq')) {
-    const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
+    const luma = made ?? lumaFromPixels(frame.data, frame.width, frame.height, 4);
     // Fast mode's dihedral hashes are those of the flipped image itself (what a flipped copy
     // hashes to); reference mode keeps the reference implementation's DCT shortcut.
     const pdq = pdqFromShrunkLuma(luma, sourceWidth, sourceHeight, { exactDihedral: mode === 'fast' });

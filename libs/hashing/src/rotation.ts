@@ -121,30 +121,21 @@ function fromVertices(frame: PixelFrame, isFill: (x: number, y: number) => boole
  */
 function fromBoundingBox(frame: PixelFrame, isFill: (x: number, y: number) => boolean): RotatedRect | null {
   const { width, height } = frame;
+  const canvas = canvasSides(width, height, isFill);
   // Each canvas corner is a fill triangle whose legs are at least min(w, h) sin 2 degrees long:
   // most pictures with same-coloured corner pixels have content right next to them.
   const leg = Math.max(BOX_SLACK + 1, Math.floor(BOX_MIN_LEG * Math.min(width, height)));
-  const cornerRuns = [
-    (d: number) => isFill(d, 0), (d: number) => isFill(0, d),
-    (d: number) => isFill(width - 1 - d, 0), (d: number) => isFill(width - 1, d),
-    (d: number) => isFill(d, height - 1), (d: number) => isFill(0, height - 1 - d),
-    (d: number) => isFill(width - 1 - d, height - 1), (d: number) => isFill(width - 1, height - 1 - d),
-  ];
-  for (const run of cornerRuns) for (let d = 0; d < leg; d++) if (!run(d)) return null;
+  for (const { length, at } of canvas) {
+    for (let d = 0; d < leg; d++) if (!at(d, 0) || !at(length - 1 - d, 0)) return null;
+  }
   // The picture touches the canvas at its four vertices; with some of them invisible, at least two
   // must show (a frame added around a picture touches none: the common case, rejected here cheaply).
-  const touches = (length: number, at: (along: number, depth: number) => boolean) => {
+  const touches = ({ length, at }: CanvasSide) => {
     for (let along = 0; along < length; along++) for (let depth = 0; depth <= BOX_SLACK; depth++) if (!at(along, depth)) return true;
     return false;
   };
-  const touched = [
-    touches(width, (x, d) => isFill(x, d)),
-    touches(width, (x, d) => isFill(x, height - 1 - d)),
-    touches(height, (y, d) => isFill(d, y)),
-    touches(height, (y, d) => isFill(width - 1 - d, y)),
-  ];
-  if (touched.filter(Boolean).length < 2) return null;
-  const sides = seenDepths(width, height, isFill);
+  if (canvas.filter(touches).length < 2) return null;
+  const sides = canvas.map(seenDepths);
   const samples = sides.reduce((n, side) => n + side.depths.length, 0);
   const tried: Array<{ radians: number; score: Score }> = [];
   const consider = (radians: number) => {
@@ -212,27 +203,37 @@ interface Score {
   sidesFollowed: number;
 }
 
-function seenDepths(width: number, height: number, isFill: (x: number, y: number) => boolean): SideDepths[] {
-  const sideOf = (side: SideDepths['side'], length: number, across: number, at: (along: number, depth: number) => boolean): SideDepths => {
-    // Up to 15 degrees the outline lies at most a quarter of the other dimension deep (sin 15 = 0.26).
-    const cap = Math.ceil(across * 0.3);
-    const step = Math.max(1, Math.floor(length / BOX_SAMPLES));
-    const positions: number[] = [];
-    const depths: number[] = [];
-    for (let along = 0; along < length; along += step) {
-      let depth = 0;
-      while (depth < cap && at(along, depth)) depth++;
-      positions.push(along);
-      depths.push(depth);
-    }
-    return { side, positions, depths, cap };
-  };
+/** A side of the canvas read inwards: `at(along, depth)` says whether that pixel is fill. */
+interface CanvasSide {
+  side: SideDepths['side'];
+  length: number;
+  /** The canvas's extent away from this side. */
+  across: number;
+  at: (along: number, depth: number) => boolean;
+}
+
+function canvasSides(width: number, height: number, isFill: (x: number, y: number) => boolean): CanvasSide[] {
   return [
-    sideOf('top', width, height, (x, d) => isFill(x, d)),
-    sideOf('bottom', width, height, (x, d) => isFill(x, height - 1 - d)),
-    sideOf('left', height, width, (y, d) => isFill(d, y)),
-    sideOf('right', height, width, (y, d) => isFill(width - 1 - d, y)),
+    { side: 'top', length: width, across: height, at: (x, d) => isFill(x, d) },
+    { side: 'bottom', length: width, across: height, at: (x, d) => isFill(x, height - 1 - d) },
+    { side: 'left', length: height, across: width, at: (y, d) => isFill(d, y) },
+    { side: 'right', length: height, across: width, at: (y, d) => isFill(width - 1 - d, y) },
   ];
+}
+
+function seenDepths({ side, length, across, at }: CanvasSide): SideDepths {
+  // Up to 15 degrees the outline lies at most a quarter of the other dimension deep (sin 15 = 0.26).
+  const cap = Math.ceil(across * 0.3);
+  const step = Math.max(1, Math.floor(length / BOX_SAMPLES));
+  const positions: number[] = [];
+  const depths: number[] = [];
+  for (let along = 0; along < length; along += step) {
+    let depth = 0;
+    while (depth < cap && at(along, depth)) depth++;
+    positions.push(along);
+    depths.push(depth);
+  }
+  return { side, positions, depths, cap };
 }
 
 /** The turned picture's size when the canvas is its bounding box, or null when no picture fits. */
