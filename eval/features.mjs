@@ -6,7 +6,7 @@ import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
-export const FEATURES_VERSION = 'v7'; // v2: exact dihedral hashes (fast mode); v3-v4: turned pictures as content regions; v5: a second content-region guess; v6: downscale compensation; v7: turned pictures from the canvas size, crop compensation as if larger
+export const FEATURES_VERSION = 'v8'; // v2: exact dihedral hashes (fast mode); v3-v4: turned pictures as content regions; v5: a second content-region guess; v6: downscale compensation; v7: turned pictures from the canvas size, crop compensation as if larger; v8: overlay compensation
 const BATCH = 64;
 
 /** Map path -> record; hashes whatever the cache lacks (or has stale), appending to it. */

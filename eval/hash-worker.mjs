@@ -1,13 +1,14 @@
 // Worker thread of the corpus evaluation: hashes images exactly as the scanner's hashing pool
 // does (fast mode, @vigil/hashing), and times each step on the same image in the same run:
 // decode, the plain hashes (PDQ with its dihedral variants, blockhash), framing detection, the
-// content-region hashes, crop compensation (re-expanded PDQ) and downscale compensation (PDQ of a
-// small image as if larger). Receives batches of paths, answers with one record per path.
+// content-region hashes, crop compensation (re-expanded PDQ), downscale compensation (PDQ of a
+// small image as if larger) and overlay compensation (PDQ with overlaid caption text left out).
+// Receives batches of paths, answers with one record per path.
 
 import { readFileSync } from 'node:fs';
 import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
-import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, uncroppedPdq, upscaledPdq } from '@vigil/hashing';
+import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, overlayFreePdq, uncroppedPdq, upscaledPdq } from '@vigil/hashing';
 
 sharp.concurrency(1);
 /** Crop compensation computed for every image; the decision uses the shares it is configured with. */
@@ -50,6 +51,8 @@ async function hashOne(path) {
   const t3 = performance.now();
   const upscaled = upscaledPdq(luma, decoded.width, decoded.height, UPSCALE_FACTORS);
   const t4 = performance.now();
+  const overlayFree = overlayFreePdq(luma, decoded.width, decoded.height, [2, 4]);
+  const t5 = performance.now();
   return {
     path,
     ok: true,
@@ -62,8 +65,9 @@ async function hashOne(path) {
       ...(alternate && { alternateRegion: alternate }),
       uncropped: uncrop,
       upscaled,
+      ...(overlayFree.length > 0 && { overlayFree }),
     },
-    ms: { decode: decodeMs, plain: plainMs, detect: t1 - t0, region: t2 - t1, uncrop: t3 - t2, upscale: t4 - t3 },
+    ms: { decode: decodeMs, plain: plainMs, detect: t1 - t0, region: t2 - t1, uncrop: t3 - t2, upscale: t4 - t3, overlay: t5 - t4 },
   };
 }
 

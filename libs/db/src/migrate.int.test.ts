@@ -7,7 +7,7 @@ import { checksum, coreMigrations, loadMigrations, migrate, MigrationError, type
 
 const CORE = ['0001_core.sql', '0002_evidence.sql', '0003_audit.sql', '0004_messaging.sql', '0005_pipeline.sql', '0006_reporting.sql',
   '0007_retro.sql', '0008_single_trip_writes.sql', '0009_detection.sql', '0010_scan_timings.sql',
-  '0011_dashboard.sql', '0012_scan_uploader.sql', '0013_upscale_query.sql'];
+  '0011_dashboard.sql', '0012_scan_uploader.sql', '0013_upscale_query.sql', '0014_overlay_query.sql'];
 const versionOf = (name: string) => Number(name.slice(0, 4));
 const LATEST = versionOf(CORE.at(-1)!);
 const TABLES = ['audit_head', 'audit_log', 'content_hashes', 'evidence_items', 'hash_lists', 'inbox', 'list_entries', 'list_versions',
@@ -36,7 +36,7 @@ describe.skipIf(!postgres.available)('migrate', () => {
     );
   });
 
-  it('records which extra query found a match: region, crop and downscale compensation, nothing else', async () => {
+  it('records which extra query found a match: region, crop, downscale and overlay compensation, nothing else', async () => {
     const pool = (await freshDatabase()).pool();
     await migrate(pool);
     await pool.query(`INSERT INTO hash_lists (id, name, algorithm, action, threshold, source) VALUES ('l', 'l', 'pdq', 'quarantine', 31, 'test')`);
@@ -48,8 +48,9 @@ describe.skipIf(!postgres.available)('migrate', () => {
     const hit = (ordinal: number, query: string) =>
       pool.query(`INSERT INTO match_hits (match_id, ordinal, list_id, list_version, action, algorithm, distance, threshold, variant, query)
                   VALUES ('m1', $1, 'l', 1, 'quarantine', 'pdq', 20, 31, 'orig', $2)`, [ordinal, query]);
-    for (const [ordinal, query] of ['region', 'uncrop-10', 'upscale-2', 'upscale-4'].entries()) await hit(ordinal, query);
+    for (const [ordinal, query] of ['region', 'uncrop-10', 'upscale-2', 'upscale-4', 'overlay'].entries()) await hit(ordinal, query);
     await expect(hit(9, 'upscale-x')).rejects.toThrow(/match_hits_query/);
+    await expect(hit(9, 'overlay-2')).rejects.toThrow(/match_hits_query/);
     await expect(hit(9, 'anything')).rejects.toThrow(/check constraint/);
   });
 

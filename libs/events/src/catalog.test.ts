@@ -30,10 +30,11 @@ describe('the event catalog', () => {
     for (const type of EVENT_TYPES) expect(versionOf(type)).toBe(1);
   });
 
-  it('carries how a match was found: a derived view (region, crop or downscale compensation) and a corroborated near miss', () => {
+  it('carries how a match was found: a derived view (region, crop, downscale or overlay compensation) and a corroborated near miss', () => {
     const derived = [
       { ...match, query: 'uncrop-10' },
       { ...match, query: 'upscale-2' },
+      { ...match, query: 'overlay' },
       { ...match, algorithm: 'blockhash' as const, distance: 14, nearMiss: true as const, corroborated: true as const },
     ];
     const event = createEvent('match.found.v1', { ...samples['match.found.v1'], matches: derived }, context);

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { DecodeOutcome, Decoder, DecodeRequest } from './decode-sharp.ts';
 import { exactHashes } from './exact.ts';
 import { createImageHasher } from './hash-image.ts';
+import { captioned, picture, rgbaOf } from '../test/pictures.ts';
 
 function fakeDecoder(outcome: DecodeOutcome): Decoder & { calls: DecodeRequest[] } {
   const calls: DecodeRequest[] = [];
@@ -60,6 +61,19 @@ describe('createImageHasher', () => {
     expect(large.status === 'hashed' && large.hashes.upscaled).toBeUndefined();
     const blockhashOnly = await createImageHasher(fakeDecoder(decoded(300, 200)))(bytes, { algorithms: ['blockhash'], upscale: [2] });
     expect(blockhashOnly.status === 'hashed' && blockhashOnly.hashes.upscaled).toBeUndefined();
+  });
+
+  it('adds the text-free PDQ when asked and the picture carries a caption, as if larger too where downscale compensation applies', async () => {
+    const marked = captioned(picture(300, 200), 16);
+    const frame: DecodeOutcome = { ok: true, image: { format: 'png', width: 300, height: 200, orientation: 1, frameCount: 1, frames: [{ data: rgbaOf(marked), width: 300, height: 200 }] } };
+    const outcome = await createImageHasher(fakeDecoder(frame))(bytes, { overlay: true, upscale: [2, 4] });
+    if (outcome.status !== 'hashed') throw new Error(outcome.message);
+    expect(outcome.hashes.overlayFree?.map((o) => o.factor)).toEqual([1, 2]);
+    expect(outcome.hashes.overlayFree![0]!.pdq).not.toBe(outcome.hashes.pdq);
+    const notAsked = await createImageHasher(fakeDecoder(frame))(bytes, {});
+    expect(notAsked.status === 'hashed' && notAsked.hashes.overlayFree).toBeUndefined();
+    const noCaption = await createImageHasher(fakeDecoder(decoded(300, 200)))(bytes, { overlay: true });
+    expect(noCaption.status === 'hashed' && noCaption.hashes.overlayFree).toBeUndefined();
   });
 
   it('keeps exact digests on an unscannable outcome, except when the bytes were refused unread', async () => {

@@ -7,6 +7,7 @@ import { blockhashShrinkFactor, type Decoder, type DecodedImage, type HashMode, 
 import { EXACT_ALGORITHMS, exactHashes, type ExactAlgorithm, type ExactHashes } from './exact.ts';
 import { extractRegion, findContentRegions, type ContentRegion, type FramingKind } from './framing.ts';
 import type { Hex256 } from './hash256.ts';
+import { overlayFreePdq, type OverlayFreePdq } from './overlay.ts';
 import { lumaFromPixels, orientLuma, pdqFromShrunkLuma, type LumaImage, type PdqDihedral } from './pdq.ts';
 import { boxShrinkRgba } from './shrink.ts';
 import { uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
@@ -39,6 +40,11 @@ export interface HashRequest {
    * `uncrop`, the re-expanded images too.
    */
   upscale?: readonly number[];
+  /**
+   * Overlay compensation: when the first frame carries overlaid caption text (a watermark, a
+   * credit line), also its PDQ with the text's pixels left out; with `upscale`, also as if larger.
+   */
+  overlay?: boolean;
 }
 
 /** Hashes of the content region inside a frame: an extra query, never the canonical hash. */
@@ -87,6 +93,8 @@ export interface ImageHashes extends ExactHashes {
   uncropped?: UncroppedPdq[];
   /** With `upscale` (and PDQ), for a small enough image: the PDQ hashes as if larger, one per factor. */
   upscaled?: UpscaledPdq[];
+  /** With `overlay` (and PDQ), when overlaid text is found: the PDQ hashes with it left out, at its own size (factor 1) and as if larger. */
+  overlayFree?: OverlayFreePdq[];
 }
 
 export type HashOutcome =
@@ -129,6 +137,8 @@ export function createImageHasher(decode: Decoder): ImageHasher {
         if (request.uncrop?.length) hashes.uncropped = uncroppedPdq(luma, width, height, request.uncrop, request.upscale);
         const upscaled = request.upscale?.length ? upscaledPdq(luma, width, height, request.upscale) : [];
         if (upscaled.length > 0) hashes.upscaled = upscaled;
+        const overlayFree = request.overlay ? overlayFreePdq(luma, width, height, request.upscale) : [];
+        if (overlayFree.length > 0) hashes.overlayFree = overlayFree;
       }
       return { status: 'hashed', hashes };
     } catch (err) {

@@ -58,4 +58,5 @@ export {
 export { boxShrinkRgba } from './shrink.ts';
 export { padEdges, uncroppedPdq, type UncroppedPdq } from './uncrop.ts';
 export { UPSCALE_MAX_SIDE, upscaledPdq, upscaledTaps, type UpscaledPdq } from './upscale.ts';
+export { findOverlayText, overlayFreePdq, type OverlayFreePdq, type OverlayMask } from './overlay.ts';
 export { IMAGE_FORMATS, sniffImageFormat, type ImageFormat } from './sniff.ts';

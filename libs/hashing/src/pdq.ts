@@ -145,6 +145,18 @@ export function pdqFromTaps(luma: LumaImage, columns: readonly Taps[], rows: rea
   return { hash, quality };
 }
 
+/** PDQ (hash and quality, no dihedral hashes) of a 64x64 grid made some other way (see `sampleTaps`). */
+export function pdqFromGrid(grid: Float32Array): PdqResult {
+  if (grid.length !== DCT_SIZE * DCT_SIZE) throw new RangeError('a PDQ grid is 64x64');
+  const { hash, quality } = pdqFromGrids({ orig: grid });
+  return { hash, quality };
+}
+
+/** The 64x64 grid of a linear, separable resampling (as `pdqFromTaps` hashes it). */
+export function sampleTaps(luma: LumaImage, columns: readonly Taps[], rows: readonly Taps[]): Float32Array {
+  return sampleRows(sampleColumns(luma, columns), rows);
+}
+
 /** Horizontal pass: each row at the 64 sample columns. */
 function sampleColumns(luma: LumaImage, columns: readonly Taps[]): Float32Array {
   const out = new Float32Array(luma.height * DCT_SIZE);

@@ -1,9 +1,10 @@
-// Integer box shrink of straight RGBA. Pure. Fast mode uses it where libvips cannot be asked:
+// Integer box shrinks of straight RGBA and of luma. Pure. Fast mode uses the RGBA one where libvips cannot be asked:
 // images with alpha (a libvips resize premultiplies, which zeroes the colour under transparent
 // pixels that the reference PDQ reads and turns "transparent" into "black" for blockhash), and
 // the blockhash copy of an image decoded at full resolution.
 
 import type { PixelFrame } from './decode-sharp.ts';
+import type { LumaImage } from './pdq.ts';
 
 /** Averages each `factor` x `factor` block (partial blocks at the edges over what they hold). */
 export function boxShrinkRgba(frame: PixelFrame, factor: number): PixelFrame {
@@ -61,4 +62,23 @@ export function boxShrinkRgba(frame: PixelFrame, factor: number): PixelFrame {
     }
   }
   return { data: out, width: outWidth, height: outHeight };
+}
+
+/** Area-averaging shrink of a luma image by a whole factor (edge blocks average what they hold). */
+export function boxShrinkLuma(luma: LumaImage, factor: number): LumaImage {
+  if (factor <= 1) return luma;
+  const width = Math.ceil(luma.width / factor);
+  const height = Math.ceil(luma.height / factor);
+  const data = new Float32Array(width * height);
+  const counts = new Float32Array(width * height);
+  for (let y = 0; y < luma.height; y++) {
+    const out = Math.floor(y / factor) * width;
+    for (let x = 0; x < luma.width; x++) {
+      const o = out + Math.floor(x / factor);
+      data[o]! += luma.data[y * luma.width + x]!;
+      counts[o]!++;
+    }
+  }
+  for (let i = 0; i < data.length; i++) data[i]! /= counts[i]!;
+  return { data, width, height };
 }

@@ -6,6 +6,7 @@
 
 import type { Hex256 } from './hash256.ts';
 import { pdqFromShrunkLuma, type LumaImage } from './pdq.ts';
+import { boxShrinkLuma } from './shrink.ts';
 import { upscaledPdq } from './upscale.ts';
 
 /** Re-expansion works on a copy of at most this many pixels a side (PDQ samples a 64x64 grid). */
@@ -50,23 +51,5 @@ export function padEdges(luma: LumaImage, kept: number): LumaImage {
     const row = Math.min(luma.height - 1, Math.max(0, y - dy)) * luma.width;
     for (let x = 0; x < width; x++) data[y * width + x] = luma.data[row + Math.min(luma.width - 1, Math.max(0, x - dx))]!;
   }
-  return { data, width, height };
-}
-
-function boxShrinkLuma(luma: LumaImage, factor: number): LumaImage {
-  if (factor <= 1) return luma;
-  const width = Math.ceil(luma.width / factor);
-  const height = Math.ceil(luma.height / factor);
-  const data = new Float32Array(width * height);
-  const counts = new Float32Array(width * height);
-  for (let y = 0; y < luma.height; y++) {
-    const out = Math.floor(y / factor) * width;
-    for (let x = 0; x < luma.width; x++) {
-      const o = out + Math.floor(x / factor);
-      data[o]! += luma.data[y * luma.width + x]!;
-      counts[o]!++;
-    }
-  }
-  for (let i = 0; i < data.length; i++) data[i]! /= counts[i]!;
   return { data, width, height };
 }

@@ -29,9 +29,10 @@ export type MatchVariant = DihedralVariant | 'exact';
  * Extra queries: hashes of views derived from the content, matched besides its canonical hashes.
  * `region`: the content region inside a frame (borders, letterboxing, screenshot chrome);
  * `uncrop-N`: PDQ of the content re-expanded as the centre of an original cropped by N percent;
- * `upscale-N`: PDQ of a small image as if N times larger (a downscaled copy at its original's size).
+ * `upscale-N`: PDQ of a small image as if N times larger (a downscaled copy at its original's size);
+ * `overlay`: PDQ with overlaid caption text (a watermark) left out.
  */
-export type ExtraQuerySource = 'region' | `uncrop-${number}` | `upscale-${number}`;
+export type ExtraQuerySource = 'region' | `uncrop-${number}` | `upscale-${number}` | 'overlay';
 
 export interface ExtraQuery {
   source: ExtraQuerySource;

@@ -7,7 +7,8 @@ const rule: DetectionRule = {
   region: true,
   uncrop: [0.95],
   upscale: [2],
-  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 }, upscale: 29 },
+  overlay: false,
+  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 }, upscale: 29, overlay: { beyond: 0, max: 31 } },
   corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
   lowQualityPdqMax: 0,
 };
@@ -26,6 +27,11 @@ const hashes: StoredHashes = {
   upscaled: [
     { factor: 2, pdq: h('9'), pdqQuality: 60 },
     { factor: 4, pdq: h('a'), pdqQuality: 60 },
+  ],
+  overlayFree: [
+    { factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.03 },
+    { factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.03 },
+    { factor: 4, pdq: h('f'), pdqQuality: 30, textShare: 0.03 },
   ],
 };
 
@@ -87,6 +93,21 @@ describe('toScanQuery', () => {
     ]);
   });
 
+  it('queries the text-free PDQ as overlay, at the image’s size and the rule’s upscale factors, above the quality floor', () => {
+    const only = { ...rule, region: false, uncrop: [], upscale: [], overlay: true };
+    expect(toScanQuery(hashes, only).extra).toEqual([{ source: 'overlay', pdq: h('d') }]);
+    // Factor 4 is wanted but its hash is unstable (quality 30): left out.
+    expect(toScanQuery(hashes, { ...only, upscale: [2, 4] }).extra).toEqual([
+      { source: 'upscale-2', pdq: h('9') },
+      { source: 'upscale-4', pdq: h('a') },
+      { source: 'overlay', pdq: h('d') },
+      { source: 'overlay', pdq: h('e') },
+    ]);
+    expect(toScanQuery(hashes, { ...only, overlay: false }).extra).toBeUndefined();
+    const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), overlayFree: [{ factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.02 }] });
+    expect(stored.overlayFree).toEqual([{ factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.02 }]);
+  });
+
   it('keeps the hashing library’s upscaled hashes', () => {
     const uncropped = [{ kept: 0.9, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('b'), pdqQuality: 70 }];
     const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), pdq: h('1'), pdqQuality: 90, upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 60 }], uncropped });
@@ -98,10 +119,11 @@ describe('toScanQuery', () => {
 describe('derived hashes in content_hashes', () => {
   it('round-trips through the stored JSON and drops malformed parts', () => {
     const stored = JSON.parse(JSON.stringify(derivedHashes(hashes)));
-    const { region, uncropped, upscaled } = hashes as Required<StoredHashes>;
-    expect(fromDerivedHashes(stored)).toEqual({ region, uncropped, upscaled });
+    const { region, uncropped, upscaled, overlayFree } = hashes as Required<StoredHashes>;
+    expect(fromDerivedHashes(stored)).toEqual({ region, uncropped, upscaled, overlayFree });
     const alternateRegion = { pdq: h('7'), pdqQuality: 90, blockhash: h('8') };
-    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes({ ...hashes, alternateRegion }))))).toEqual({ region, alternateRegion, uncropped, upscaled });
+    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes({ ...hashes, alternateRegion }))))).toEqual({ region, alternateRegion, uncropped, upscaled, overlayFree });
+    expect(derivedHashes({ sha256: h('0'), overlayFree })).toEqual({ overlayFree });
     expect(derivedHashes({ sha256: h('0'), pdq: h('1') })).toBeNull();
     expect(derivedHashes({ sha256: h('0'), upscaled })).toEqual({ upscaled });
     expect(fromDerivedHashes(null)).toEqual({});
@@ -112,6 +134,15 @@ describe('derived hashes in content_hashes', () => {
         upscaled: [{ factor: 1.5, pdq: h('9'), pdqQuality: 60 }, { factor: 2, pdq: 'short', pdqQuality: 60 }, { factor: 4, pdq: h('a'), pdqQuality: 'x' }],
       }),
     ).toEqual({ region: { blockhash: h('4') } });
+    expect(
+      fromDerivedHashes({
+        overlayFree: [
+          { factor: 0, pdq: h('d'), pdqQuality: 80, textShare: 0.1 },
+          { factor: 1, pdq: h('d'), pdqQuality: 80 },
+          { factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.1 },
+        ],
+      }),
+    ).toEqual({ overlayFree: [{ factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.1 }] });
     expect(fromDerivedHashes({ uncropped: [{ kept: 0.9, upscale: 2.5, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }] })).toEqual({
       uncropped: [{ kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }],
     });

@@ -25,6 +25,8 @@ export interface StoredHashes {
   uncropped?: Array<{ kept: number; upscale?: number; pdq: string; pdqQuality: number }>;
   /** Downscale-compensated PDQ hashes of a small image (extra queries), by how many times larger it was hashed. */
   upscaled?: Array<{ factor: number; pdq: string; pdqQuality: number }>;
+  /** PDQ hashes with overlaid caption text (a watermark) left out (extra queries): at the image's own size (factor 1) and as if larger. */
+  overlayFree?: Array<{ factor: number; pdq: string; pdqQuality: number; textShare: number }>;
 }
 
 export interface RegionQueryHashes {
@@ -57,6 +59,9 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
       uncropped: hashes.uncropped.map(({ kept, upscale, pdq, pdqQuality }) => ({ kept, ...(upscale !== undefined && { upscale }), pdq, pdqQuality })),
     }),
     ...(hashes.upscaled?.length && { upscaled: hashes.upscaled.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality })) }),
+    ...(hashes.overlayFree?.length && {
+      overlayFree: hashes.overlayFree.map(({ factor, pdq, pdqQuality, textShare }) => ({ factor, pdq, pdqQuality, textShare })),
+    }),
   };
 }
 
@@ -88,6 +93,10 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
   }
   for (const { factor, pdq, pdqQuality } of hashes.upscaled ?? []) {
     if (rule.upscale.includes(factor) && trusted(pdqQuality)) extra.push({ source: upscaleSource(factor), pdq });
+  }
+  // Every scale of the text-free view queries as `overlay`: the text is what it undoes.
+  for (const { factor, pdq, pdqQuality } of rule.overlay ? (hashes.overlayFree ?? []) : []) {
+    if ((factor === 1 || rule.upscale.includes(factor)) && trusted(pdqQuality)) extra.push({ source: 'overlay', pdq });
   }
   if (extra.length > 0) query.extra = extra;
   const { pdq, blockhash } = rule.corroboration;
@@ -148,23 +157,24 @@ export function storedHashesOf(row: ContentHashesRow): StoredHashes {
   };
 }
 
-type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped' | 'upscaled'>;
+type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped' | 'upscaled' | 'overlayFree'>;
 
 /** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
 export function derivedHashes(hashes: StoredHashes): DerivedHashes | null {
-  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped && !hashes.upscaled) return null;
+  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped && !hashes.upscaled && !hashes.overlayFree) return null;
   return {
     ...(hashes.region && { region: hashes.region }),
     ...(hashes.alternateRegion && { alternateRegion: hashes.alternateRegion }),
     ...(hashes.uncropped && { uncropped: hashes.uncropped }),
     ...(hashes.upscaled && { upscaled: hashes.upscaled }),
+    ...(hashes.overlayFree && { overlayFree: hashes.overlayFree }),
   };
 }
 
 /** The extra-query hashes read back from content_hashes.derived_hashes; anything malformed is left out. */
 export function fromDerivedHashes(value: unknown): DerivedHashes {
   if (typeof value !== 'object' || value === null) return {};
-  const { region, alternateRegion, uncropped, upscaled } = value as Record<string, unknown>;
+  const { region, alternateRegion, uncropped, upscaled, overlayFree } = value as Record<string, unknown>;
   const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const factor = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 1 && (v as number) < 10;
@@ -194,6 +204,13 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
         typeof u === 'object' && u !== null && factor(u.factor) && hex(u.pdq) && quality(u.pdqQuality),
     );
     if (valid.length > 0) out.upscaled = valid.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality }));
+  }
+  if (Array.isArray(overlayFree)) {
+    const valid = overlayFree.filter(
+      (u): u is { factor: number; pdq: string; pdqQuality: number; textShare: number } =>
+        typeof u === 'object' && u !== null && (u.factor === 1 || factor(u.factor)) && hex(u.pdq) && quality(u.pdqQuality) && quality(u.textShare),
+    );
+    if (valid.length > 0) out.overlayFree = valid.map(({ factor, pdq, pdqQuality, textShare }) => ({ factor, pdq, pdqQuality, textShare }));
   }
   return out;
 }

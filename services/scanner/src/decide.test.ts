@@ -71,7 +71,8 @@ describe('the fused detection rule', () => {
     region: true,
     uncrop: [0.95],
     upscale: [2],
-    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 }, upscale: 29 },
+    overlay: true,
+    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 }, upscale: 29, overlay: { beyond: 2, max: 30 } },
     corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
     lowQualityPdqMax: 2,
   };
@@ -135,6 +136,19 @@ describe('the fused detection rule', () => {
     });
     expect(decide({ matches: [near, bh({ distance: 20, nearMiss: true, query: 'region' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
     expect(decide({ matches: [near, bh({ distance: 20, nearMiss: true, entryId: 'E-2' })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+  });
+
+  it('counts a text-free PDQ alone within the list threshold + its margin, up to its cap, and never paired', () => {
+    // Threshold 31 + 2 = 33 would be allowed, but the cap is 30.
+    const overlay = pdq({ query: 'overlay', distance: 30, nearMiss: true });
+    expect(decide({ matches: [overlay], rule, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: overlay });
+    expect(decide({ matches: [pdq({ query: 'overlay', distance: 31 })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // A stricter list keeps its own threshold (+ 2) for this view too.
+    expect(decide({ matches: [pdq({ query: 'overlay', distance: 22, threshold: 20 })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    expect(decide({ matches: [pdq({ query: 'overlay', distance: 23, threshold: 20, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // No blockhash of this view exists: a canonical blockhash near miss corroborates nothing through it.
+    const near = pdq({ query: 'overlay', distance: 36, nearMiss: true });
+    expect(applyRule([near, bh({ distance: 20, nearMiss: true })], rule)).toEqual([]);
   });
 
   it('admits an unstable (low-quality) PDQ alone only near-exact, further out only corroborated', () => {

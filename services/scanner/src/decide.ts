@@ -34,6 +34,8 @@ export interface DetectionRule {
    * canonical blockhash (blockhash is computed on a block grid, so scale does not move it).
    */
   upscale: readonly number[];
+  /** Overlay compensation: PDQ with overlaid caption text (a watermark, a credit line) left out, at the image's size and at `upscale`'s. */
+  overlay: boolean;
   /** Extra queries' caps. A content-region hit counts alone within min(list threshold, its cap) bits, beyond that only corroborated. */
   extraMax: {
     region: { pdq: number; blockhash: number };
@@ -51,6 +53,13 @@ export interface DetectionRule {
      * distances are almost always even).
      */
     upscale: number;
+    /**
+     * A text-free PDQ counts alone within the list threshold + `beyond`, `max` at most, like crop
+     * compensation: it fires only where a caption line is found (a fifth of the dev corpus's
+     * distractors) and its nearest distractor sits 58 bits from any entry. Never paired: there is
+     * no blockhash of that view.
+     */
+    overlay: { beyond: number; max: number };
   };
   /**
    * Near misses: PDQ and blockhash hits up to `pdq` / `blockhash` bits beyond their lists'
@@ -72,7 +81,8 @@ export const DEFAULT_DETECTION_RULE: DetectionRule = Object.freeze({
   region: true,
   uncrop: Object.freeze([0.95, 0.9, 0.8]),
   upscale: Object.freeze([2, 4]),
-  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: Object.freeze({ beyond: 5, max: 36 }), upscale: 29 }),
+  overlay: true,
+  extraMax: Object.freeze({ region: Object.freeze({ pdq: 31, blockhash: 0 }), uncrop: Object.freeze({ beyond: 5, max: 36 }), upscale: 29, overlay: Object.freeze({ beyond: 5, max: 36 }) }),
   corroboration: Object.freeze({ pdq: 10, blockhash: 16, box: Object.freeze({ pdq: 6, blockhash: 16 }), blockhashWeight: 2, weightedMax: 27 }),
   lowQualityPdqMax: 16,
 });
@@ -149,6 +159,7 @@ function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined)
   if (m.distance > m.threshold + margin) return 'out';
   if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
   if (isUpscaled(m)) return m.distance <= rule.extraMax.upscale && !m.nearMiss ? 'alone' : 'paired';
+  if (m.query === 'overlay') return m.distance <= Math.min(m.threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max) ? 'alone' : 'out';
   if (m.query !== undefined) return m.distance <= Math.min(m.threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max) ? 'alone' : 'out';
   // Unstable PDQ (flat images) alone only near-exact; further out it needs a blockhash hit on the same entry.
   if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'paired';

@@ -53,6 +53,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
       framing: detection.region,
       ...(detection.uncrop.length > 0 && { uncrop: detection.uncrop }),
       ...(detection.upscale.length > 0 && { upscale: detection.upscale }),
+      ...(detection.overlay && { overlay: true }),
     });
     decodeMs = outcome.timings?.decodeMs;
     if (outcome.status === 'hashed') {
