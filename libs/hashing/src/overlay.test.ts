@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hammingDistanceHex } from './hash256.ts';
-import { erode, findOverlayText, overlayFreePdq } from './overlay.ts';
+import { erode, findOverlayText, maskedGrid, overlayFreePdq } from './overlay.ts';
+import { upscaledTaps } from './upscale.ts';
 import { pdqFromLuma } from './pdq.ts';
 import { captioned, picture } from '../test/pictures.ts';
 
@@ -52,6 +53,16 @@ describe('overlay compensation', () => {
     const factors = overlayFreePdq(marked, marked.width, marked.height, [2, 4]).map((o) => o.factor);
     expect(factors).toEqual([1, 2]);
     expect(overlayFreePdq(marked, 3, 3, [2])).toEqual([]);
+  });
+
+  it('fills samples that see only text from their neighbours, and gives up when nothing is visible', () => {
+    const taps = upscaledTaps(100, 100);
+    const flat = { data: new Float32Array(100 * 100).fill(90), width: 100, height: 100 };
+    expect(maskedGrid(flat, new Uint8Array(100 * 100).fill(1), taps, taps)).toBeUndefined();
+    // Only the left tenth visible: every sample takes its value, none is left empty or NaN.
+    const mask = Uint8Array.from({ length: 100 * 100 }, (_, i) => (i % 100 < 10 ? 0 : 1));
+    const grid = maskedGrid(flat, mask, taps, taps)!;
+    expect(grid.every((v) => Math.abs(v - 90) < 1e-3)).toBe(true);
   });
 
   it('filters with the exact windowed minimum (van Herk / Gil-Werman), edges clipped', () => {

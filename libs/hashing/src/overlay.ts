@@ -71,11 +71,13 @@ export function overlayFreePdq(luma: LumaImage, sourceWidth: number, sourceHeigh
   const mask = findOverlayText(work);
   if (!mask) return [];
   const factors = [1, ...upscale.filter((factor) => factor > 1 && Math.max(sourceWidth, sourceHeight) * factor <= UPSCALE_MAX_SIDE)];
-  return factors.map((factor) => {
+  return factors.flatMap((factor) => {
     const columns = upscaledTaps(work.width, Math.round(sourceWidth * factor));
     const rows = upscaledTaps(work.height, Math.round(sourceHeight * factor));
-    const { hash, quality } = pdqFromGrid(maskedGrid(work, mask.text, columns, rows));
-    return { factor, pdq: hash, pdqQuality: quality, textShare: mask.share };
+    const grid = maskedGrid(work, mask.text, columns, rows);
+    if (!grid) return [];
+    const { hash, quality } = pdqFromGrid(grid);
+    return [{ factor, pdq: hash, pdqQuality: quality, textShare: mask.share }];
   });
 }
 
@@ -172,7 +174,7 @@ function lineBoxes(paired: Uint8Array, width: number, height: number): Box[] {
  * is the weighted mean of the visible pixels under its weights. Samples that see almost only text
  * take the mean of their filled neighbours, rings inwards.
  */
-function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly Taps[], rows: readonly Taps[]): Float32Array {
+export function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly Taps[], rows: readonly Taps[]): Float32Array | undefined {
   const { width, height, data } = luma;
   const visible = new Float32Array(width * height);
   const weighted = new Float32Array(width * height);
@@ -191,6 +193,8 @@ function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly Taps[],
       known[i] = 1;
     } else missing++;
   }
+  // Nothing visible anywhere: no picture left to hash (and no neighbour to fill from).
+  if (missing === grid.length) return undefined;
   while (missing > 0) {
     const next = known.slice();
     for (let i = 0; i < grid.length; i++) {
@@ -213,7 +217,7 @@ function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly Taps[],
 }
 
 // ---------------------------------------------------------------------------------------------
-// Square-window minimum and maximum filters (erode exported for its test), separable, each 1-D pass the van Herk / Gil-Werman
+// Square-window minimum and maximum filters (erode exported for its test, like maskedGrid), separable, each 1-D pass the van Herk / Gil-Werman
 // way: block-wise running minima forwards and backwards, three comparisons a pixel whatever the
 // radius. The vertical pass runs over whole rows at once (cache-friendly). A maximum filter is
 // the minimum filter of the negated image.
