@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hammingDistanceHex } from './hash256.ts';
-import { erode, findOverlayText, maskedGrid, overlayFreePdq } from './overlay.ts';
+import { erode, findOverlayText, maskedGrid, overlayFreePdq, visibleParts } from './overlay.ts';
 import { upscaledTaps } from './upscale.ts';
 import { pdqFromLuma } from './pdq.ts';
 import { captioned, picture } from '../test/pictures.ts';
@@ -58,10 +58,10 @@ describe('overlay compensation', () => {
   it('fills samples that see only text from their neighbours, and gives up when nothing is visible', () => {
     const taps = upscaledTaps(100, 100);
     const flat = { data: new Float32Array(100 * 100).fill(90), width: 100, height: 100 };
-    expect(maskedGrid(flat, new Uint8Array(100 * 100).fill(1), taps, taps)).toBeUndefined();
+    expect(maskedGrid(visibleParts(flat, new Uint8Array(100 * 100).fill(1)), taps, taps)).toBeUndefined();
     // Only the left tenth visible: every sample takes its value, none is left empty or NaN.
     const mask = Uint8Array.from({ length: 100 * 100 }, (_, i) => (i % 100 < 10 ? 0 : 1));
-    const grid = maskedGrid(flat, mask, taps, taps)!;
+    const grid = maskedGrid(visibleParts(flat, mask), taps, taps)!;
     expect(grid.every((v) => Math.abs(v - 90) < 1e-3)).toBe(true);
   });
 

@@ -71,10 +71,11 @@ export function overlayFreePdq(luma: LumaImage, sourceWidth: number, sourceHeigh
   const mask = findOverlayText(work);
   if (!mask) return [];
   const factors = [1, ...upscale.filter((factor) => factor > 1 && Math.max(sourceWidth, sourceHeight) * factor <= UPSCALE_MAX_SIDE)];
+  const parts = visibleParts(work, mask.text);
   return factors.flatMap((factor) => {
     const columns = upscaledTaps(work.width, Math.round(sourceWidth * factor));
     const rows = upscaledTaps(work.height, Math.round(sourceHeight * factor));
-    const grid = maskedGrid(work, mask.text, columns, rows);
+    const grid = maskedGrid(parts, columns, rows);
     if (!grid) return [];
     const { hash, quality } = pdqFromGrid(grid);
     return [{ factor, pdq: hash, pdqQuality: quality, textShare: mask.share }];
@@ -169,12 +170,13 @@ function lineBoxes(paired: Uint8Array, width: number, height: number): Box[] {
   return boxes;
 }
 
-/**
- * The 64x64 grid PDQ would sample through `columns` and `rows`, text pixels left out: each sample
- * is the weighted mean of the visible pixels under its weights. Samples that see almost only text
- * take the mean of their filled neighbours, rings inwards.
- */
-export function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly Taps[], rows: readonly Taps[]): Float32Array | undefined {
+/** The image with its text pixels zeroed (`weighted`), and where it is visible (1) or text (0): made once, sampled at every scale. */
+export interface VisibleParts {
+  weighted: LumaImage;
+  visible: LumaImage;
+}
+
+export function visibleParts(luma: LumaImage, text: Uint8Array): VisibleParts {
   const { width, height, data } = luma;
   const visible = new Float32Array(width * height);
   const weighted = new Float32Array(width * height);
@@ -182,8 +184,17 @@ export function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly 
     visible[i] = text[i] ? 0 : 1;
     weighted[i] = text[i] ? 0 : data[i]!;
   }
-  const sums = sampleTaps({ data: weighted, width, height }, columns, rows);
-  const weights = sampleTaps({ data: visible, width, height }, columns, rows);
+  return { weighted: { data: weighted, width, height }, visible: { data: visible, width, height } };
+}
+
+/**
+ * The 64x64 grid PDQ would sample through `columns` and `rows`, text pixels left out: each sample
+ * is the weighted mean of the visible pixels under its weights. Samples that see almost only text
+ * take the mean of their filled neighbours, rings inwards.
+ */
+export function maskedGrid({ weighted, visible }: VisibleParts, columns: readonly Taps[], rows: readonly Taps[]): Float32Array | undefined {
+  const sums = sampleTaps(weighted, columns, rows);
+  const weights = sampleTaps(visible, columns, rows);
   const grid = new Float32Array(GRID * GRID);
   let known = new Uint8Array(GRID * GRID);
   let missing = 0;
@@ -217,7 +228,7 @@ export function maskedGrid(luma: LumaImage, text: Uint8Array, columns: readonly 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Square-window minimum and maximum filters (erode exported for its test, like maskedGrid), separable, each 1-D pass the van Herk / Gil-Werman
+// Square-window minimum and maximum filters (erode exported for its test), separable, each 1-D pass the van Herk / Gil-Werman
 // way: block-wise running minima forwards and backwards, three comparisons a pixel whatever the
 // radius. The vertical pass runs over whole rows at once (cache-friendly). A maximum filter is
 // the minimum filter of the negated image.

@@ -159,11 +159,15 @@ function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined)
   if (m.distance > m.threshold + margin) return 'out';
   if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
   if (isUpscaled(m)) return m.distance <= rule.extraMax.upscale && !m.nearMiss ? 'alone' : 'paired';
-  if (m.query === 'overlay') return m.distance <= Math.min(m.threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max) ? 'alone' : 'out';
-  if (m.query !== undefined) return m.distance <= Math.min(m.threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max) ? 'alone' : 'out';
+  if (m.query !== undefined) return withinCap(m, m.query === 'overlay' ? rule.extraMax.overlay : rule.extraMax.uncrop) ? 'alone' : 'out';
   // Unstable PDQ (flat images) alone only near-exact; further out it needs a blockhash hit on the same entry.
   if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'paired';
   return m.nearMiss ? 'paired' : 'alone';
+}
+
+/** Within the list threshold + `beyond`, `max` at most: crop and overlay compensation, which never pair. */
+function withinCap(m: Match, { beyond, max }: { beyond: number; max: number }): boolean {
+  return m.distance <= Math.min(m.threshold + beyond, max);
 }
 
 /** A downscale-compensated hash: the canonical view at another scale. */
