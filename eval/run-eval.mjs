@@ -125,7 +125,12 @@ function distractorMargins() {
   const { blockhashWeight } = rule.corroboration;
   // A PDQ at distance p from entry k, paired with the content's blockhash: the rule's weighted excess.
   const pairExcess = (p, bh, k) => Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
-  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity };
+  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, unstable: Infinity, unstableCount: 0 };
+  // Below the quality floor every PDQ (canonical or a view's) counts alone only near-exact: one margin for all.
+  const unstable = (hex) => {
+    min.unstable = Math.min(min.unstable, nearest(bytes(hex), knownPdq));
+    min.unstableCount++;
+  };
   for (const record of manifest.distractors) {
     const f = features.get(pathOf(record));
     if (!f?.ok) continue;
@@ -135,16 +140,25 @@ function distractorMargins() {
     for (let k = 0; k < known.length; k++) {
       const p = pdqs.reduce((best, q) => Math.min(best, distance(q, knownPdq[k])), Infinity);
       if (h.pdqQuality >= 50) min.pdq = Math.min(min.pdq, p);
+      else min.unstable = Math.min(min.unstable, p);
       min.weighted = Math.min(min.weighted, pairExcess(p, bh, k));
     }
+    if (h.pdqQuality < 50) min.unstableCount++;
     for (const region of [h.contentRegion, h.alternateRegion]) {
       if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
+      else if (region?.pdq) unstable(region.pdq);
     }
     for (const u of h.uncropped) {
-      if (rule.uncrop.includes(u.kept) && (u.upscale === undefined || rule.upscale.includes(u.upscale)) && u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
+      if (!rule.uncrop.includes(u.kept) || (u.upscale !== undefined && !rule.upscale.includes(u.upscale))) continue;
+      if (u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
+      else unstable(u.pdq);
     }
     for (const u of h.upscaled ?? []) {
-      if (!rule.upscale.includes(u.factor) || u.pdqQuality < 50) continue;
+      if (!rule.upscale.includes(u.factor)) continue;
+      if (u.pdqQuality < 50) {
+        unstable(u.pdq);
+        continue;
+      }
       const q = bytes(u.pdq);
       for (let k = 0; k < known.length; k++) {
         const p = distance(q, knownPdq[k]);
@@ -154,7 +168,9 @@ function distractorMargins() {
       }
     }
     for (const u of h.overlayFree ?? []) {
-      if ((u.factor === 1 || rule.upscale.includes(u.factor)) && u.pdqQuality >= 50) min.overlay = Math.min(min.overlay, nearest(bytes(u.pdq), knownPdq));
+      if (u.factor !== 1 && !rule.upscale.includes(u.factor)) continue;
+      if (u.pdqQuality >= 50) min.overlay = Math.min(min.overlay, nearest(bytes(u.pdq), knownPdq));
+      else unstable(u.pdq);
     }
   }
   return min;
@@ -181,13 +197,13 @@ function renderReport() {
     '## Operating point',
     '',
     `- Lists: \`known-pdq\` (PDQ, threshold ${LISTS[0].threshold}, dihedral on) and \`known-blockhash\` (blockhash, threshold ${LISTS[1].threshold}), one entry per original, external id = original id.`,
-    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors; within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); canonical PDQ below quality 50 alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated.`,
+    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors; within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); PDQ below quality 50 (canonical or a view's) alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated where its view pairs.`,
     `- **Distractors flagged: ${fp}/${n}**. In-scope mean recall **${fmt(fused.recall_macro_in_scope[0])}** (all transforms: ${fmt(fused.recall_macro[0])}).`,
     `- For comparison, plain hashes scored alone: PDQ at its largest zero-FP threshold t=${pdqZero.threshold}: in-scope ${fmt(pdqZero.recall_macro_in_scope)}; PDQ t=31: ${fmt(plain.pdq.recall_macro_in_scope[31])} with ${plain.pdq.fp_count[31]} flagged; blockhash zero-FP t=${bhZero.threshold}: ${fmt(bhZero.recall_macro_in_scope)}.`,
     '',
     '### Margins: how close the distractors come',
     '',
-    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max)}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
+    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
     '',
     '## Targets (issue 9) at this operating point',
     '',

@@ -30,9 +30,10 @@ describe('the event catalog', () => {
     for (const type of EVENT_TYPES) expect(versionOf(type)).toBe(1);
   });
 
-  it('carries how a match was found: a derived view (region, crop, downscale or overlay compensation) and a corroborated near miss', () => {
+  it('carries how a match was found: a derived view (region, crop, downscale or overlay compensation), an unstable view and a corroborated near miss', () => {
     const derived = [
       { ...match, query: 'uncrop-10' },
+      { ...match, query: 'region', distance: 6, unstable: true as const },
       { ...match, query: 'upscale-2' },
       { ...match, query: 'overlay' },
       { ...match, algorithm: 'blockhash' as const, distance: 14, nearMiss: true as const, corroborated: true as const },
@@ -42,6 +43,7 @@ describe('the event catalog', () => {
     expect(parsed).toEqual({ ok: true, event });
     const invalid = createEvent('match.found.v1', samples['match.found.v1'], context);
     expect(parseEvent(JSON.stringify({ ...invalid, payload: { ...invalid.payload, matches: [{ ...match, query: 'anything' }] } }), 'match.found.v1')).toMatchObject({ ok: false });
+    expect(parseEvent(JSON.stringify({ ...invalid, payload: { ...invalid.payload, matches: [{ ...match, unstable: false }] } }), 'match.found.v1')).toMatchObject({ ok: false });
   });
 
   it.each(EVENT_TYPES)('%s: created, serialised and parsed back unchanged', (type) => {

@@ -60,6 +60,8 @@ export const MatchProvenance = z.object({
   /** Beyond the list's threshold, counted only because the other perceptual algorithm hit the same entry (`corroborated`). */
   nearMiss: z.literal(true).optional(),
   corroborated: z.literal(true).optional(),
+  /** The derived view's PDQ is below the quality floor (a flat view): counted only near-exact, or corroborated. */
+  unstable: z.literal(true).optional(),
 });
 export type MatchProvenance = z.infer<typeof MatchProvenance>;
 

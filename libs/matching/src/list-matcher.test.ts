@@ -186,6 +186,15 @@ describe('ListMatcher: extra queries and near misses', () => {
     ]);
   });
 
+  it('marks the PDQ hits of an unstable extra query, and only those', () => {
+    const hits = matcher().match({ pdq: flip(base, 10), extra: [{ source: 'region', pdq: flip(base, 4), unstable: true }, { source: 'overlay', pdq: flip(base, 6) }] });
+    expect(hits.map(({ distance, query, unstable }) => ({ distance, query, unstable }))).toEqual([
+      { distance: 4, query: 'region', unstable: true },
+      { distance: 6, query: 'overlay', unstable: undefined },
+      { distance: 10, query: undefined, unstable: undefined },
+    ]);
+  });
+
   it('reports hits beyond the threshold only within the asked near-miss margin, marked', () => {
     const query = { pdq: flip(base, 26) };
     expect(matcher().match(query)).toEqual([]);

@@ -37,7 +37,8 @@ export type ExtraQuerySource = 'region' | `uncrop-${number}` | `upscale-${number
 export interface ExtraQuery {
   source: ExtraQuerySource;
   pdq?: string;
-  pdqQuality?: number;
+  /** Its PDQ is below the quality floor (a flat view): its PDQ hits say so (`unstable`), for the decision to weigh. */
+  unstable?: true;
   blockhash?: string;
 }
 
@@ -79,6 +80,8 @@ export interface Match {
   nearMiss?: true;
   /** Set by a fused decision: this hit counts because the other perceptual algorithm hit the same entry. */
   corroborated?: true;
+  /** A PDQ hit of an extra query whose hash is below the quality floor (`ExtraQuery.unstable`). */
+  unstable?: true;
 }
 
 /** The hashes of one piece of content, as the hashing library reports them. */
@@ -195,7 +198,10 @@ export class ListMatcher {
     for (const extra of query.extra ?? []) {
       const hex = algorithm === 'pdq' ? extra.pdq : extra.blockhash;
       if (!hex) continue;
-      for (const [id, { distance }] of this.#closest([['orig', hex]], radius)) out.push({ ...this.#match(id, distance, 'orig'), query: extra.source });
+      const unstable = algorithm === 'pdq' && extra.unstable;
+      for (const [id, { distance }] of this.#closest([['orig', hex]], radius)) {
+        out.push({ ...this.#match(id, distance, 'orig'), query: extra.source, ...(unstable && { unstable: true as const }) });
+      }
     }
     for (const m of out) if (m.distance > threshold) m.nearMiss = true;
     return out.sort((a, b) => a.distance - b.distance);

@@ -49,19 +49,21 @@ describe('toScanQuery', () => {
     });
   });
 
-  it('leaves out what the rule turns off, and extra PDQ below the quality floor', () => {
+  it('leaves out what the rule turns off; marks extra PDQ below the quality floor unstable, or leaves it out when the rule admits no unstable PDQ', () => {
     const off = toScanQuery(hashes, { ...rule, region: false, uncrop: [], upscale: [], corroboration: { ...rule.corroboration, pdq: 0, blockhash: 0 } });
     expect(off).toEqual(toQuery(hashes));
-    const unstable = toScanQuery(
-      {
-        ...hashes,
-        region: { pdq: h('3'), pdqQuality: 20, blockhash: h('4') },
-        uncropped: [{ kept: 0.95, pdq: h('5'), pdqQuality: 10 }],
-        upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 49 }],
-      },
-      rule,
-    );
-    expect(unstable.extra).toEqual([{ source: 'region', blockhash: h('4') }]);
+    const flat: StoredHashes = {
+      ...hashes,
+      region: { pdq: h('3'), pdqQuality: 20, blockhash: h('4') },
+      uncropped: [{ kept: 0.95, pdq: h('5'), pdqQuality: 10 }],
+      upscaled: [{ factor: 2, pdq: h('9'), pdqQuality: 49 }],
+    };
+    expect(toScanQuery(flat, rule).extra).toEqual([
+      { source: 'region', pdq: h('3'), unstable: true, blockhash: h('4') },
+      { source: 'uncrop-5', pdq: h('5'), unstable: true },
+      { source: 'upscale-2', pdq: h('9'), unstable: true },
+    ]);
+    expect(toScanQuery(flat, { ...rule, lowQualityPdqMax: -1 }).extra).toEqual([{ source: 'region', blockhash: h('4') }]);
   });
 
   it('keeps a low-quality canonical PDQ in the query (the decision admits it only near-exact), unlike toQuery', () => {
@@ -93,15 +95,16 @@ describe('toScanQuery', () => {
     ]);
   });
 
-  it('queries the text-free PDQ as overlay, at the image’s size and the rule’s upscale factors, above the quality floor', () => {
+  it('queries the text-free PDQ as overlay, at the image’s size and the rule’s upscale factors', () => {
     const only = { ...rule, region: false, uncrop: [], upscale: [], overlay: true };
     expect(toScanQuery(hashes, only).extra).toEqual([{ source: 'overlay', pdq: h('d') }]);
-    // Factor 4 is wanted but its hash is unstable (quality 30): left out.
+    // Factor 4's hash is below the quality floor (30): marked unstable.
     expect(toScanQuery(hashes, { ...only, upscale: [2, 4] }).extra).toEqual([
       { source: 'upscale-2', pdq: h('9') },
       { source: 'upscale-4', pdq: h('a') },
       { source: 'overlay', pdq: h('d') },
       { source: 'overlay', pdq: h('e') },
+      { source: 'overlay', pdq: h('f'), unstable: true },
     ]);
     expect(toScanQuery(hashes, { ...only, overlay: false }).extra).toBeUndefined();
     const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), overlayFree: [{ factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.02 }] });

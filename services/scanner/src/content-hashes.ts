@@ -66,37 +66,45 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
 }
 
 /**
- * What the scanner matches under a detection rule: the canonical query (`toQuery`), PDQ kept even
- * below the quality floor (the rule admits it only near-exact), the rule's extra queries (their
- * PDQ only above the floor) and its near-miss margins for corroboration.
+ * What the scanner matches under a detection rule: the canonical query (`toQuery`), and the rule's
+ * extra queries and near-miss margins for corroboration. A PDQ below the quality floor (canonical
+ * or a derived view's) is kept when the rule admits unstable PDQ near-exact; a view's is marked
+ * `unstable` so the decision can tell.
  */
 export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHashes {
   const query = toQuery(hashes);
-  if (hashes.pdq !== undefined && query.pdq === undefined && rule.lowQualityPdqMax >= 0) {
+  const keepUnstable = rule.lowQualityPdqMax >= 0;
+  if (hashes.pdq !== undefined && query.pdq === undefined && keepUnstable) {
     query.pdq = hashes.pdq;
     if (hashes.pdqDihedral) query.pdqDihedral = hashes.pdqDihedral;
   }
-  const trusted = (quality: number | undefined) => (quality ?? 0) >= PDQ_QUALITY_FLOOR;
+  // A view's PDQ: plain above the floor, marked below it (when kept at all).
+  const pdqOf = (pdq: string | undefined, quality: number | undefined): Pick<ExtraQuery, 'pdq' | 'unstable'> | null => {
+    if (pdq === undefined) return null;
+    if ((quality ?? 0) >= PDQ_QUALITY_FLOOR) return { pdq };
+    return keepUnstable ? { pdq, unstable: true } : null;
+  };
   const extra: ExtraQuery[] = [];
   // Both guesses at the content region query as `region`: they are views of the same thing.
   for (const region of rule.region ? [hashes.region, hashes.alternateRegion] : []) {
     if (!region) continue;
-    const { pdq, pdqQuality, blockhash } = region;
-    if ((pdq && trusted(pdqQuality)) || blockhash) {
-      extra.push({ source: 'region', ...(pdq && trusted(pdqQuality) && { pdq }), ...(blockhash && { blockhash }) });
-    }
+    const pdq = pdqOf(region.pdq, region.pdqQuality);
+    if (pdq || region.blockhash) extra.push({ source: 'region', ...pdq, ...(region.blockhash && { blockhash: region.blockhash }) });
   }
   // A crop-compensated hash also hashed as if larger queries as crop compensation: the crop is what it undoes.
   for (const { kept, upscale, pdq, pdqQuality } of hashes.uncropped ?? []) {
     const wanted = rule.uncrop.includes(kept) && (upscale === undefined || rule.upscale.includes(upscale));
-    if (wanted && trusted(pdqQuality)) extra.push({ source: uncropSource(kept), pdq });
+    const view = wanted && pdqOf(pdq, pdqQuality);
+    if (view) extra.push({ source: uncropSource(kept), ...view });
   }
   for (const { factor, pdq, pdqQuality } of hashes.upscaled ?? []) {
-    if (rule.upscale.includes(factor) && trusted(pdqQuality)) extra.push({ source: upscaleSource(factor), pdq });
+    const view = rule.upscale.includes(factor) && pdqOf(pdq, pdqQuality);
+    if (view) extra.push({ source: upscaleSource(factor), ...view });
   }
   // Every scale of the text-free view queries as `overlay`: the text is what it undoes.
   for (const { factor, pdq, pdqQuality } of rule.overlay ? (hashes.overlayFree ?? []) : []) {
-    if ((factor === 1 || rule.upscale.includes(factor)) && trusted(pdqQuality)) extra.push({ source: 'overlay', pdq });
+    const view = (factor === 1 || rule.upscale.includes(factor)) && pdqOf(pdq, pdqQuality);
+    if (view) extra.push({ source: 'overlay', ...view });
   }
   if (extra.length > 0) query.extra = extra;
   const { pdq, blockhash } = rule.corroboration;

@@ -163,6 +163,27 @@ describe('the fused detection rule', () => {
     expect(decide({ matches: [pdq({ distance: 30 })], rule, pdqQuality: 50, unscannablePolicy: 'block' }).verdict).toBe('matched');
   });
 
+  it('holds an unstable view (an extra query below the quality floor) to the same near-exact cap, pairing only where its view pairs', () => {
+    const flatRegion = (distance: number) => pdq({ query: 'region', distance, unstable: true });
+    expect(applyRule([flatRegion(2)], rule)).toHaveLength(1);
+    expect(applyRule([flatRegion(3)], rule)).toEqual([]);
+    // Beyond the cap a region view still pairs with its own blockhash.
+    expect(applyRule([flatRegion(12), bh({ query: 'region', distance: 10, nearMiss: true })], rule).map((m) => m.corroborated)).toEqual([true, true]);
+    // Crop and overlay compensation never pair: beyond the cap an unstable one is out, however close to its own cap.
+    expect(applyRule([pdq({ query: 'uncrop-5', distance: 2, unstable: true })], rule)).toHaveLength(1);
+    expect(applyRule([pdq({ query: 'overlay', distance: 10, unstable: true })], rule)).toEqual([]);
+    expect(applyRule([pdq({ query: 'overlay', distance: 10 })], rule)).toHaveLength(1);
+    // The canonical hash's own quality does not make a view unstable, nor a stable view unstable.
+    expect(applyRule([pdq({ query: 'upscale-2', distance: 20 })], rule, 10)).toHaveLength(1);
+    expect(applyRule([pdq({ query: 'upscale-2', distance: 20, unstable: true })], rule, 100)).toEqual([]);
+  });
+
+  it('keeps an unstable canonical PDQ beyond a strict list’s threshold a near miss, even within the near-exact cap', () => {
+    const strict = { ...rule, lowQualityPdqMax: 16 };
+    expect(applyRule([pdq({ threshold: 10, distance: 14, nearMiss: true })], strict, 30)).toEqual([]);
+    expect(applyRule([pdq({ threshold: 10, distance: 10 })], strict, 30)).toHaveLength(1);
+  });
+
   it('keeps ordinary hits and allow-list suppression as before', () => {
     const listed = pdq({ distance: 12 });
     expect(decide({ matches: [listed], rule: DEFAULT_DETECTION_RULE, pdqQuality: 100, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: listed });

@@ -72,7 +72,12 @@ export interface DetectionRule {
    * (dev corpus: in-scope recall 0.818 there, 0.821 at +25).
    */
   corroboration: { pdq: number; blockhash: number; box: { pdq: number; blockhash: number }; blockhashWeight: number; weightedMax: number };
-  /** A canonical PDQ below Meta's quality floor (unstable, flat images) counts alone within this many bits only, beyond them only corroborated. */
+  /**
+   * A PDQ below Meta's quality floor (unstable: a flat image, or a flat view of one: its region,
+   * crop, downscale or text-free view) counts alone within this many bits only (and within its
+   * view's own cap), beyond them only corroborated, where its view pairs. -1: such PDQ is not
+   * queried at all.
+   */
   lowQualityPdqMax: number;
 }
 
@@ -157,17 +162,20 @@ export function applyRule(matches: readonly Match[], rule: DetectionRule, pdqQua
 function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined): 'alone' | 'paired' | 'out' {
   const margin = m.algorithm === 'pdq' ? rule.corroboration.pdq : m.algorithm === 'blockhash' ? rule.corroboration.blockhash : 0;
   if (m.distance > m.threshold + margin) return 'out';
-  if (m.query === 'region') return m.distance <= (m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
-  if (isUpscaled(m)) return m.distance <= rule.extraMax.upscale && !m.nearMiss ? 'alone' : 'paired';
-  if (m.query !== undefined) return withinCap(m, m.query === 'overlay' ? rule.extraMax.overlay : rule.extraMax.uncrop) ? 'alone' : 'out';
-  // Unstable PDQ (flat images) alone only near-exact; further out it needs a blockhash hit on the same entry.
-  if (m.algorithm === 'pdq' && pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR) return m.distance <= rule.lowQualityPdqMax ? 'alone' : 'paired';
+  // Unstable PDQ (flat images, flat views) alone only near-exact, further out only where it can pair.
+  const unstable = m.algorithm === 'pdq' && (m.query === undefined ? pdqQuality !== undefined && pdqQuality < PDQ_QUALITY_FLOOR : m.unstable === true);
+  const within = (cap: number) => m.distance <= (unstable ? Math.min(cap, rule.lowQualityPdqMax) : cap);
+  if (m.query === 'region') return within(m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
+  if (isUpscaled(m)) return within(rule.extraMax.upscale) && !m.nearMiss ? 'alone' : 'paired';
+  // Crop and overlay compensation reach past the list threshold on their own, under their cap; they never pair.
+  if (m.query !== undefined) return within(cap(m, m.query === 'overlay' ? rule.extraMax.overlay : rule.extraMax.uncrop)) ? 'alone' : 'out';
+  if (unstable) return within(m.threshold) && !m.nearMiss ? 'alone' : 'paired';
   return m.nearMiss ? 'paired' : 'alone';
 }
 
-/** Within the list threshold + `beyond`, `max` at most: crop and overlay compensation, which never pair. */
-function withinCap(m: Match, { beyond, max }: { beyond: number; max: number }): boolean {
-  return m.distance <= Math.min(m.threshold + beyond, max);
+/** The list threshold + `beyond`, `max` at most: crop and overlay compensation's cap (they never pair). */
+function cap(m: Match, { beyond, max }: { beyond: number; max: number }): number {
+  return Math.min(m.threshold + beyond, max);
 }
 
 /** A downscale-compensated hash: the canonical view at another scale. */
