@@ -125,7 +125,7 @@ function distractorMargins() {
   const { blockhashWeight } = rule.corroboration;
   // A PDQ at distance p from entry k, paired with the content's blockhash: the rule's weighted excess.
   const pairExcess = (p, bh, k) => Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
-  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, unstable: Infinity, unstableCount: 0 };
+  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, unstable: Infinity, unstableCount: 0, regionBlockhash: Infinity, blockhash: Infinity };
   // Below the quality floor every PDQ (canonical or a view's) counts alone only near-exact: one margin for all.
   const unstable = (hex) => {
     min.unstable = Math.min(min.unstable, nearest(bytes(hex), knownPdq));
@@ -143,10 +143,12 @@ function distractorMargins() {
       else min.unstable = Math.min(min.unstable, p);
       min.weighted = Math.min(min.weighted, pairExcess(p, bh, k));
     }
+    min.blockhash = Math.min(min.blockhash, nearest(bh, knownBh));
     if (h.pdqQuality < 50) min.unstableCount++;
     for (const region of [h.contentRegion, h.alternateRegion]) {
       if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
       else if (region?.pdq) unstable(region.pdq);
+      if (region?.blockhash) min.regionBlockhash = Math.min(min.regionBlockhash, nearest(bytes(region.blockhash), knownBh));
     }
     for (const u of h.uncropped) {
       if (!rule.uncrop.includes(u.kept) || (u.upscale !== undefined && !rule.upscale.includes(u.upscale))) continue;
@@ -203,7 +205,7 @@ function renderReport() {
     '',
     '### Margins: how close the distractors come',
     '',
-    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
+    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}), its blockhash ${margins.regionBlockhash} bits (counts alone within ${Math.min(LISTS[1].threshold, rule.extraMax.region.blockhash)}; the canonical blockhash's nearest distractor: ${margins.blockhash} bits, list threshold ${LISTS[1].threshold}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
     '',
     '## Targets (issue 9) at this operating point',
     '',
