@@ -126,10 +126,15 @@ function distractorMargins() {
   // A PDQ at distance p from entry k, paired with the content's blockhash: the rule's weighted excess.
   const pairExcess = (p, bh, k) => Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
   const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, unstable: Infinity, unstableCount: 0, regionBlockhash: Infinity, blockhash: Infinity };
-  // Below the quality floor every PDQ (canonical or a view's) counts alone only near-exact: one margin for all.
-  const unstable = (hex) => {
-    min.unstable = Math.min(min.unstable, nearest(bytes(hex), knownPdq));
-    min.unstableCount++;
+  // A view's PDQ: its own margin above the quality floor; below it, near-exact like any unstable PDQ (one margin for all).
+  const view = (key, hex, quality) => {
+    const near = nearest(bytes(hex), knownPdq);
+    if (quality >= 50) {
+      min[key] = Math.min(min[key], near);
+    } else {
+      min.unstable = Math.min(min.unstable, near);
+      min.unstableCount++;
+    }
   };
   for (const record of manifest.distractors) {
     const f = features.get(pathOf(record));
@@ -146,19 +151,17 @@ function distractorMargins() {
     min.blockhash = Math.min(min.blockhash, nearest(bh, knownBh));
     if (h.pdqQuality < 50) min.unstableCount++;
     for (const region of [h.contentRegion, h.alternateRegion]) {
-      if (region?.pdq && region.pdqQuality >= 50) min.region = Math.min(min.region, nearest(bytes(region.pdq), knownPdq));
-      else if (region?.pdq) unstable(region.pdq);
+      if (region?.pdq) view('region', region.pdq, region.pdqQuality);
       if (region?.blockhash) min.regionBlockhash = Math.min(min.regionBlockhash, nearest(bytes(region.blockhash), knownBh));
     }
     for (const u of h.uncropped) {
       if (!rule.uncrop.includes(u.kept) || (u.upscale !== undefined && !rule.upscale.includes(u.upscale))) continue;
-      if (u.pdqQuality >= 50) min.uncrop = Math.min(min.uncrop, nearest(bytes(u.pdq), knownPdq));
-      else unstable(u.pdq);
+      view('uncrop', u.pdq, u.pdqQuality);
     }
     for (const u of h.upscaled ?? []) {
       if (!rule.upscale.includes(u.factor)) continue;
       if (u.pdqQuality < 50) {
-        unstable(u.pdq);
+        view('upscale', u.pdq, u.pdqQuality);
         continue;
       }
       const q = bytes(u.pdq);
@@ -171,8 +174,7 @@ function distractorMargins() {
     }
     for (const u of h.overlayFree ?? []) {
       if (u.factor !== 1 && !rule.upscale.includes(u.factor)) continue;
-      if (u.pdqQuality >= 50) min.overlay = Math.min(min.overlay, nearest(bytes(u.pdq), knownPdq));
-      else unstable(u.pdq);
+      view('overlay', u.pdq, u.pdqQuality);
     }
   }
   return min;
