@@ -218,4 +218,26 @@ describe.skipIf(!postgres.available)('scanner', () => {
     expect(checkTimings.endToEndMs).toBeGreaterThan(0);
     expect(checkTimings.endToEndMs).toBeLessThanOrEqual(checked.timings.totalMs + 0.01);
   });
+
+  it('records a crop-compensated hit past the list threshold: it counts alone under its cap, and its match is stored', async () => {
+    // The entry sits 34 bits from the copy's uncrop-5 hash (threshold 31, cap 36) and far from its canonical hash.
+    const copy = await encode(await naturalScene(600, 450, 71), 'jpeg', { quality: 90 });
+    const outcome = await hashPool.hash(copy, { mode: 'fast', uncrop: [0.95] });
+    if (outcome.status !== 'hashed') throw new Error('test image did not hash');
+    const uncropped = outcome.hashes.uncropped!.find((u) => u.kept === 0.95)!.pdq;
+    const entry = flipBits(uncropped, 34);
+    await lists.putVersion(manifest('crop-pdq', 1, { dihedral: false }), [{ hash: entry, externalId: 'C-1' }], []);
+    await registry.refresh();
+    const scanned = await scanStoredObject(deps, await upload(copy));
+    expect(scanned).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'crop-pdq', query: 'uncrop-5', distance: 34, threshold: 31 } } });
+    const hits = (await pool.query('SELECT query, distance, threshold, corroborated FROM match_hits WHERE match_id = $1', [(scanned as { matchId: string }).matchId])).rows;
+    expect(hits).toEqual([{ query: 'uncrop-5', distance: 34, threshold: 31, corroborated: false }]);
+  });
 });
+
+/** `hex` with its first `n` bits flipped. */
+function flipBits(hex: string, n: number): string {
+  const bytes = Buffer.from(hex, 'hex');
+  for (let bit = 0; bit < n; bit++) bytes[bit >> 3]! ^= 0x80 >> (bit & 7);
+  return bytes.toString('hex');
+}
