@@ -1,8 +1,9 @@
 // Hash-list updates end to end on the embedded default's adapters (PostgresBus, FsObjectStore,
 // Postgres): benign generated images are uploaded and scanned clean; then `vigil lists import`
 // adds the hashes of two of them, and the retro-match finds exactly those two and their
-// transformed copies (rotated, resized and recompressed) from the stored hashes, without a
-// single read from the object store, and the actioner quarantines them (trigger `retro`, the
+// transformed copies (rotated, resized and recompressed, framed: found through the content
+// region the scan stored, as a scan would find it) from the stored hashes, without a single
+// read from the object store, and the actioner quarantines them (trigger `retro`, the
 // list version named). A later version withdrawing one hash flags exactly its quarantines for
 // review (nothing released). A rescan killed midway resumes without skipping or repeating.
 
@@ -80,6 +81,8 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     for (const [name, seed] of [['a', 301], ['b', 302], ['c', 303], ['d', 304]] as const) images[name] = await encode(await naturalScene(640, 480, seed), 'jpeg', { quality: 88 });
     images['a-rotated'] = await sharp(images.a!).rotate(90).jpeg({ quality: 85 }).toBuffer();
     images['b-small'] = await sharp(images.b!).resize(320).jpeg({ quality: 70 }).toBuffer();
+    // A white frame moves the canonical PDQ about 120 bits: only the content region's hash finds it.
+    images['b-framed'] = await sharp(images.b!).extend({ top: 48, bottom: 48, left: 64, right: 64, background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
     const hashPool = createHashPool({ threads: 1 });
     for (const name of ['a', 'b', 'c']) {
       const hashed = await hashPool.hash(images[name]!, { mode: 'fast' });
@@ -94,7 +97,7 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     await runtime.store.ensureBucket(bucket);
     // Months ago: every image uploaded and scanned, clean (no list knows them yet).
     const events = [];
-    for (const name of ['a', 'a-rotated', 'b', 'b-small', 'd']) {
+    for (const name of ['a', 'a-rotated', 'b', 'b-small', 'b-framed', 'd']) {
       const key = `photos/${name}.jpg`;
       await runtime.store.put({ bucket, key }, images[name]!, { contentType: 'image/jpeg' });
       events.push(createEvent(
@@ -107,7 +110,7 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
       ));
     }
     await runtime.bus.publish(events);
-    await waitFor(async () => (await pool().query(`SELECT count(*)::int AS n FROM scans WHERE bucket = $1 AND verdict = 'clean'`, [bucket])).rows[0].n === 5, 60_000, 'the five clean scans');
+    await waitFor(async () => (await pool().query(`SELECT count(*)::int AS n FROM scans WHERE bucket = $1 AND verdict = 'clean'`, [bucket])).rows[0].n === 6, 60_000, 'the six clean scans');
   }, 180_000);
 
   afterAll(async () => {
@@ -123,7 +126,7 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     expect(imported.code).toBe(0);
     const [outcome, ...retroLines] = imported.lines.map((line) => JSON.parse(line));
     expect(outcome).toMatchObject({ status: 'imported', version: { version: 1, added: 3 } });
-    expect(retroLines.map((l) => l.object).sort()).toEqual(['a-rotated', 'a', 'b-small', 'b'].map((n) => `${bucket}/photos/${n}.jpg`).sort());
+    expect(retroLines.map((l) => l.object).sort()).toEqual(['a-rotated', 'a', 'b-framed', 'b-small', 'b'].map((n) => `${bucket}/photos/${n}.jpg`).sort());
     for (const line of retroLines) {
       expect(Object.keys(line)).toEqual(['object', 'list', 'version', 'distance']);
       expect(line).toMatchObject({ list: 'retro-e2e', version: 1 });
@@ -136,16 +139,17 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
 
     const records = await waitFor(async () => {
       const { rows } = await pool().query(
-        `SELECT q.id, q.object_key, q.status, m.trigger, h.list_version, h.variant FROM quarantine_records q JOIN matches m ON m.id = q.match_id
+        `SELECT q.id, q.object_key, q.status, m.trigger, h.list_version, h.variant, h.query FROM quarantine_records q JOIN matches m ON m.id = q.match_id
            JOIN match_hits h ON h.match_id = m.id AND h.ordinal = 0 WHERE q.bucket = $1 ORDER BY q.object_key`,
         [bucket],
       );
-      return rows.length === 4 && rows.every((r) => r.status === 'applied') && rows;
-    }, 60_000, 'four applied quarantines');
+      return rows.length === 5 && rows.every((r) => r.status === 'applied') && rows;
+    }, 60_000, 'five applied quarantines');
     expect(records.map((r) => [r.object_key, r.trigger, r.list_version])).toEqual(
-      ['a-rotated', 'a', 'b-small', 'b'].map((n) => [`photos/${n}.jpg`, 'retro', 1]),
+      ['a-rotated', 'a', 'b-framed', 'b-small', 'b'].map((n) => [`photos/${n}.jpg`, 'retro', 1]),
     );
     expect(records.find((r) => r.object_key === 'photos/a-rotated.jpg')!.variant).not.toBe('orig');
+    expect(records.find((r) => r.object_key === 'photos/b-framed.jpg')!.query).toBe('region');
     for (const r of records) quarantineOf.set(r.object_key, r.id);
     // Each retro match names who uploaded the object months ago (kept with its scan), for the report.
     const { rows: found } = await pool().query(
@@ -153,9 +157,9 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
         WHERE type = 'match.found.v1' AND event->'payload'->'object'->>'bucket' = $1`,
       [bucket],
     );
-    expect(found).toHaveLength(4);
+    expect(found).toHaveLength(5);
     for (const row of found) expect(row).toMatchObject({ uploader: { accountId: 'acct-e2e' }, uploadedAt: expect.any(String) });
-    for (const name of ['a', 'a-rotated', 'b', 'b-small']) expect(await runtime.store.head({ bucket, key: `photos/${name}.jpg` }), name).toBeNull();
+    for (const name of ['a', 'a-rotated', 'b', 'b-small', 'b-framed']) expect(await runtime.store.head({ bucket, key: `photos/${name}.jpg` }), name).toBeNull();
     expect(await runtime.store.head({ bucket, key: 'photos/d.jpg' })).not.toBeNull();
     // Nothing was fetched from the public bucket again: the quarantine is a server-side copy,
     // verified by reading the copy itself (the only reads: one per quarantine copy).
@@ -164,7 +168,7 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     expect(new Set(reads.map((r) => `${r.bucket}/${r.key}`))).toEqual(new Set(copies.map((c) => `vigil-quarantine/${c.quarantine_key}`)));
     // The hashlists role saw the same list version announced and found the run done: one match per object.
     await waitFor(async () => (await pool().query(`SELECT 1 FROM inbox WHERE consumer = 'hashlists-retro'`)).rowCount === 1, 30_000, 'the hashlists consumer');
-    expect((await pool().query(`SELECT count(*)::int AS n FROM matches WHERE bucket = $1`, [bucket])).rows[0].n).toBe(4);
+    expect((await pool().query(`SELECT count(*)::int AS n FROM matches WHERE bucket = $1`, [bucket])).rows[0].n).toBe(5);
   });
 
   it('flags for review the quarantines resting only on a withdrawn entry, and releases nothing', async () => {
@@ -173,19 +177,19 @@ describe.skipIf(!postgres.available)('hash-list updates: retro-matching, withdra
     const imported = await vigil('lists', 'import', list, '--name', 'retro-e2e', '--algo', 'pdq');
     expect(imported.code).toBe(0);
     expect(imported.lines[0]).toBe('list retro-e2e version 2: 2 entries (against version 1: +0 added, -1 removed, 0 changed)');
-    expect(imported.lines[1]).toContain('2 quarantine(s) flagged for review');
+    expect(imported.lines[1]).toContain('3 quarantine(s) flagged for review');
     const { rows: flags } = await pool().query(`SELECT quarantine_id, list_version, status FROM quarantine_flags ORDER BY quarantine_id`);
-    expect(flags.map((f) => f.quarantine_id).sort()).toEqual([quarantineOf.get('photos/b.jpg'), quarantineOf.get('photos/b-small.jpg')].sort());
+    expect(flags.map((f) => f.quarantine_id).sort()).toEqual(['b', 'b-small', 'b-framed'].map((n) => quarantineOf.get(`photos/${n}.jpg`)).sort());
     expect(flags.every((f) => f.list_version === 2 && f.status === 'open')).toBe(true);
     const { rows: statuses } = await pool().query(`SELECT DISTINCT status FROM quarantine_records WHERE bucket = $1`, [bucket]);
     expect(statuses).toEqual([{ status: 'applied' }]);
     // Surfaced for a person, who keeps one; the other stays open.
     const review = (await vigil('lists', 'review', '--json')).lines.map((l) => JSON.parse(l));
     expect(review.map((r) => [r.kind, r.object, r.status]).sort()).toEqual([
-      ['flag', `${bucket}/photos/b-small.jpg`, 'open'], ['flag', `${bucket}/photos/b.jpg`, 'open'],
+      ['flag', `${bucket}/photos/b-framed.jpg`, 'open'], ['flag', `${bucket}/photos/b-small.jpg`, 'open'], ['flag', `${bucket}/photos/b.jpg`, 'open'],
     ]);
     expect((await vigil('lists', 'flag', review[0].id, '--keep', '--reason', 'checked by a reviewer: still illegal')).code).toBe(0);
-    expect((await vigil('lists', 'review', '--json')).lines).toHaveLength(1);
+    expect((await vigil('lists', 'review', '--json')).lines).toHaveLength(2);
   });
 
   it('answers a trusted reporter which objects match and their state, audited, and imports a list over HTTP', async () => {

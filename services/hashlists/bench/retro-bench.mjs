@@ -8,7 +8,11 @@
 // is generated inside Postgres (SQL, pseudo-random bytes); setup times are reported apart.
 // Runs from TypeScript sources (node --conditions=@vigil/source): no build step. Prints JSON.
 //
-//   npm run bench:retro -- [--corpus 1e7] [--delta 1e5] [--planted 1000] [--dihedral] [--home DIR]
+// Each row also holds --views derived-view PDQ hashes (default 3: the crop-compensated views the
+// scanner stores for every photo), which the join reads as well, at the rule's radius (list
+// threshold + near-miss margin, 41 bits), since every stored view can find an added entry.
+//
+//   npm run bench:retro -- [--corpus 1e7] [--delta 1e5] [--planted 1000] [--views 3] [--dihedral] [--home DIR]
 
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -29,6 +33,7 @@ const { values } = parseArgs({
     sample: { type: 'string', default: '1000' },
     images: { type: 'string', default: '24' },
     dihedral: { type: 'boolean', default: false },
+    views: { type: 'string', default: '3' },
     home: { type: 'string' },
   },
 });
@@ -37,7 +42,12 @@ const D = Number(values.delta);
 const P = Math.min(Number(values.planted), D);
 const SAMPLE = Number(values.sample);
 const DIHEDRAL = values.dihedral;
+const VIEWS = Number(values.views);
 const THRESHOLD = 31;
+/** The detection rule's cap for a crop-compensated view: min(threshold + 5, 36). */
+const UNCROP_CAP = 36;
+/** The shares the scanner's crop compensation assumes kept (DEFAULT_DETECTION_RULE.uncrop). */
+const KEPT = [0.95, 0.9, 0.8];
 const CHUNK = 1_000_000;
 const seconds = (ms) => Math.round(ms / 10) / 100;
 const log = (msg) => process.stderr.write(`[bench:retro] ${msg}\n`);
@@ -51,10 +61,10 @@ const setup = { databaseSeconds: seconds(performance.now() - t) };
 
 t = performance.now();
 const existing = Number((await pool.query(`SELECT count(*) AS n FROM content_hashes WHERE tenant_id = 'bench'`)).rows[0].n);
-const hasDihedral = existing > 0 && (await pool.query(`SELECT pdq_dihedral IS NOT NULL AS d FROM content_hashes WHERE tenant_id = 'bench' LIMIT 1`)).rows[0].d;
-if (existing !== N || (DIHEDRAL && !hasDihedral)) {
-  if (existing > 0) throw new Error(`--home holds a corpus of ${existing} rows (dihedral: ${hasDihedral}); use a fresh home for ${N}`);
-  log(`generating ${N} stored content rows in Postgres${DIHEDRAL ? ' with 7 dihedral variants each' : ''}`);
+const stored = existing > 0 && (await pool.query(`SELECT pdq_dihedral IS NOT NULL AS d, coalesce(octet_length(compensated_pdq), 0) / 32 AS v FROM content_hashes WHERE tenant_id = 'bench' LIMIT 1`)).rows[0];
+if (existing !== N || (DIHEDRAL && !stored.d) || (existing > 0 && stored.v !== VIEWS)) {
+  if (existing > 0) throw new Error(`--home holds a corpus of ${existing} rows (dihedral: ${stored.d}, views: ${stored.v}); use a fresh home for ${N}`);
+  log(`generating ${N} stored content rows in Postgres${DIHEDRAL ? ' with 7 dihedral variants each' : ''}, ${VIEWS} derived views each`);
   const client = await pool.connect();
   try {
     await client.query(`SET synchronous_commit = off`);
@@ -69,10 +79,12 @@ if (existing !== N || (DIHEDRAL && !hasDihedral)) {
       const to = Math.min(N, from + CHUNK - 1);
       await client.query(
         // Scanned over the past year (the catch-up pass of a run only rereads the last minute's).
-        `INSERT INTO content_hashes (tenant_id, bucket, object_key, size, content_type, sha256, pdq, pdq_quality, pdq_dihedral, first_seen_at, last_seen_at)
+        `INSERT INTO content_hashes (tenant_id, bucket, object_key, size, content_type, sha256, pdq, pdq_quality, pdq_dihedral, derived_hashes, first_seen_at, last_seen_at)
          SELECT 'bench', 'media', 'obj/' || g, 250000, 'image/jpeg', sha256(int8send(g)), sha256(int8send(g) || '\\x01'::bytea), 90,
                 ${DIHEDRAL ? `sha512(int8send(g) || '\\x02'::bytea) || sha512(int8send(g) || '\\x03'::bytea) || sha512(int8send(g) || '\\x04'::bytea)
                               || substring(sha512(int8send(g) || '\\x05'::bytea) FROM 1 FOR 32)` : 'NULL'},
+                ${VIEWS > 0 ? `jsonb_build_object('uncropped', jsonb_build_array(${Array.from({ length: VIEWS }, (_, v) =>
+                  `jsonb_build_object('kept', ${KEPT[v % KEPT.length]}, 'pdq', encode(sha256(int8send(g) || '\\x${(16 + v).toString(16)}'::bytea), 'hex'), 'pdqQuality', 90)`).join(', ')}))` : 'NULL'},
                 now() - interval '400 days' + g * interval '3 seconds' / ${Math.max(1, N / 1e7)}, now() - interval '365 days' + g * interval '3 seconds' / ${Math.max(1, N / 1e7)}
            FROM generate_series($1::bigint, $2::bigint) AS g`,
         [from, to],
@@ -97,7 +109,7 @@ const { rows: [bounds] } = await pool.query(`SELECT min(id) AS lo, max(id) AS hi
 const lo = Number(bounds.lo);
 const hi = Number(bounds.hi);
 const plantedIds = [...new Set(Array.from({ length: P }, () => lo + Math.floor(Math.random() * (hi - lo + 1))))];
-const { rows: plantedRows } = await pool.query(`SELECT id, pdq, pdq_dihedral FROM content_hashes WHERE id = ANY($1::bigint[])`, [plantedIds]);
+const { rows: plantedRows } = await pool.query(`SELECT id, pdq, pdq_dihedral, compensated_pdq FROM content_hashes WHERE id = ANY($1::bigint[])`, [plantedIds]);
 const flip = (bytes, k) => {
   const out = Buffer.from(bytes);
   const bits = new Set();
@@ -105,7 +117,12 @@ const flip = (bytes, k) => {
   for (const bit of bits) out[bit >> 3] ^= 0x80 >> (bit & 7);
   return out;
 };
+// With views, every third one near a stored view (crop compensation: it counts up to 36 bits).
 const entries = plantedRows.map((row, i) => {
+  if (VIEWS > 0 && i % 3 === 2) {
+    const v = Math.floor(i / 3) % VIEWS;
+    return { hash: flip(row.compensated_pdq.subarray(v * 32, v * 32 + 32), i % (UNCROP_CAP + 1)).toString('hex'), externalId: `planted-${row.id}` };
+  }
   const useVariant = DIHEDRAL && i % 2 === 1;
   const v = i % 7;
   const base = useVariant ? row.pdq_dihedral.subarray(v * 32, v * 32 + 32) : row.pdq;
@@ -145,7 +162,7 @@ const expected = new Set(plantedRows.map((r) => String(r.id)));
 t = performance.now();
 const randomSample = Array.from({ length: SAMPLE }, () => lo + Math.floor(Math.random() * (hi - lo + 1)));
 const sampleIds = [...new Set([...plantedRows.map((r) => Number(r.id)), ...randomSample])];
-const { rows: sample } = await pool.query(`SELECT id, pdq, pdq_dihedral FROM content_hashes WHERE id = ANY($1::bigint[])`, [sampleIds]);
+const { rows: sample } = await pool.query(`SELECT id, pdq, pdq_dihedral, compensated_pdq FROM content_hashes WHERE id = ANY($1::bigint[])`, [sampleIds]);
 const deltaWords = new Uint32Array(D * 8);
 new Uint8Array(deltaWords.buffer).set(Buffer.concat(entries.map((e) => Buffer.from(e.hash, 'hex'))));
 const pop = (x) => {
@@ -155,14 +172,17 @@ const pop = (x) => {
 };
 const truth = new Set();
 for (const row of sample) {
-  const variants = [row.pdq, ...(DIHEDRAL && row.pdq_dihedral ? Array.from({ length: 7 }, (_, v) => row.pdq_dihedral.subarray(v * 32, v * 32 + 32)) : [])];
-  for (const variant of variants) {
+  // What counts under the rule: a stored hash within the threshold, a crop-compensated view within its cap.
+  const variants = [row.pdq, ...(DIHEDRAL && row.pdq_dihedral ? Array.from({ length: 7 }, (_, v) => row.pdq_dihedral.subarray(v * 32, v * 32 + 32)) : [])]
+    .map((hash) => [hash, THRESHOLD]);
+  for (let v = 0; v < (row.compensated_pdq?.length ?? 0) / 32; v++) variants.push([row.compensated_pdq.subarray(v * 32, v * 32 + 32), UNCROP_CAP]);
+  for (const [variant, within] of variants) {
     const q = new Uint32Array(8);
     new Uint8Array(q.buffer).set(variant);
     for (let e = 0; e < D; e++) {
       let d = 0;
       for (let k = 0; k < 8; k++) d += pop(q[k] ^ deltaWords[e * 8 + k]);
-      if (d <= THRESHOLD) truth.add(`${row.id}:${entries[e].hash}`);
+      if (d <= within) truth.add(`${row.id}:${entries[e].hash}`);
     }
   }
 }
@@ -194,6 +214,7 @@ const result = {
   corpus: N,
   delta: D,
   dihedral: DIHEDRAL,
+  views: VIEWS,
   threshold: THRESHOLD,
   setup,
   retro: {

@@ -5,6 +5,7 @@
 // and blockhash queries are indexed (the small side) and the stored corpus streamed past them.
 
 import { appendAudit, type Pool } from '@vigil/db';
+import { PDQ_QUALITY_FLOOR } from '@vigil/hashing';
 import type { ObjectStore } from '@vigil/storage';
 import { readCorpusPage } from './retro/corpus-pages.ts';
 import { DeltaIndex, type DeltaEntry } from './retro/delta-index.ts';
@@ -62,11 +63,11 @@ export function createCorpusLookup(deps: CorpusLookupDeps): CorpusLookup {
       if (asked.length === 0) continue;
       const entries: DeltaEntry[] = asked.map(([, hex]) => ({ hash: hex.toLowerCase() }));
       const radius = deps.radius?.[algorithm] ?? (algorithm === 'pdq' ? 31 : 8);
-      const index = new DeltaIndex(entries, { threshold: radius, dihedral: algorithm === 'pdq' });
+      const index = new DeltaIndex(entries, { radius, dihedral: algorithm === 'pdq' });
       let after = 0n;
       try {
         for (;;) {
-          const page = await readCorpusPage(deps.pool, { algorithm, dihedral: index.dihedral, after, limit: deps.pageSize ?? 50_000 });
+          const page = await readCorpusPage(deps.pool, { algorithm, dihedral: index.dihedral, minPdqQuality: PDQ_QUALITY_FLOOR, after, limit: deps.pageSize ?? 50_000 });
           if (!page) break;
           after = page.lastId;
           for (const hit of await index.matchPage(page)) {

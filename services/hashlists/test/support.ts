@@ -35,6 +35,9 @@ export interface ContentSpec {
   dihedral?: string[];
   md5?: string;
   sha256?: string;
+  blockhash?: string;
+  /** content_hashes.derived_hashes: the derived views' hashes, as the scanner stores them. */
+  derived?: object;
 }
 
 /** Writes a content_hashes row (and the scan it references) as the scanner would; returns its id. */
@@ -50,9 +53,10 @@ export async function storeContent(pool: Pool, spec: ContentSpec): Promise<strin
   );
   const dihedral = spec.pdq ? (spec.dihedral ?? Array.from({ length: 7 }, randomHash)).join('') : null;
   const { rows } = await pool.query<{ id: string }>(
-    `INSERT INTO content_hashes (tenant_id, bucket, object_key, size, content_type, sha256, md5, pdq, pdq_quality, pdq_dihedral, last_scan_id)
-     VALUES ($1, $2, $3, 1000, 'image/jpeg', decode($4, 'hex'), decode($5, 'hex'), decode($6, 'hex'), $7, decode($8, 'hex'), $9) RETURNING id`,
-    [tenantId, bucket, spec.key, sha256, spec.md5 ?? null, spec.pdq ?? null, spec.pdq ? (spec.quality ?? 90) : null, dihedral, scanId],
+    `INSERT INTO content_hashes (tenant_id, bucket, object_key, size, content_type, sha256, md5, pdq, pdq_quality, pdq_dihedral, blockhash, derived_hashes, last_scan_id)
+     VALUES ($1, $2, $3, 1000, 'image/jpeg', decode($4, 'hex'), decode($5, 'hex'), decode($6, 'hex'), $7, decode($8, 'hex'), decode($9, 'hex'), $10, $11) RETURNING id`,
+    [tenantId, bucket, spec.key, sha256, spec.md5 ?? null, spec.pdq ?? null, spec.pdq ? (spec.quality ?? 90) : null, dihedral, spec.blockhash ?? null,
+     spec.derived ? JSON.stringify(spec.derived) : null, scanId],
   );
   return rows[0]!.id;
 }

@@ -2,7 +2,17 @@
 // gateway's synchronous check.
 export { createCheckCore, loadScanView, matchHitsJson, type CheckCoreDeps } from './check-core.ts';
 export { loadScannerConfig, ScannerConfig, unscannablePolicy } from './config.ts';
-export { ContentHashCache, fromImageHashes, storedHashesOf, toQuery, toScanQuery, uncropSource, upscaleSource, type StoredHashes } from './content-hashes.ts';
+export {
+  ContentHashCache,
+  fromImageHashes,
+  storedHashesOf,
+  toQuery,
+  toScanQuery,
+  uncropSource,
+  upscaleSource,
+  type ContentHashesRow,
+  type StoredHashes,
+} from './content-hashes.ts';
 export {
   applyRule,
   checkVerdict,

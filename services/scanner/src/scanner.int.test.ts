@@ -232,6 +232,9 @@ describe.skipIf(!postgres.available)('scanner', () => {
     expect(scanned).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'crop-pdq', query: 'uncrop-5', distance: 34, threshold: 31 } } });
     const hits = (await pool.query('SELECT query, distance, threshold, corroborated FROM match_hits WHERE match_id = $1', [(scanned as { matchId: string }).matchId])).rows;
     expect(hits).toEqual([{ query: 'uncrop-5', distance: 34, threshold: 31, corroborated: false }]);
+    // The stored crop-compensated hashes are packed for the retro join (migration 0016).
+    const { rows: [stored] } = await pool.query(`SELECT encode(compensated_pdq, 'hex') AS packed FROM content_hashes WHERE last_scan_id = $1`, [(scanned as { scanId: string }).scanId]);
+    expect(stored.packed).toContain(uncropped);
   });
 });
 

@@ -19,6 +19,8 @@ function distance(a: Uint32Array, ai: number, b: Uint32Array, bi: number): numbe
   return d;
 }
 
+const words = (bytes: Uint8Array) => new Uint32Array(Uint8Array.from(bytes).buffer);
+
 /** Queries: copies of random entries with k random bits flipped, k = 0..maxFlip, plus random ones. */
 function plantedQueries(entries: Uint8Array, n: number, count: number, maxFlip: number): Uint8Array {
   const out = randomBytes(count * 32);
@@ -60,24 +62,44 @@ describe('DeltaJoin', () => {
     expect(found.sort()).toEqual(truth.sort());
   });
 
-  it('gives the same hits on worker threads as in-process, variants included', async () => {
+  it('gives the same hits on worker threads as in-process, variants and views included, compensated views at their own radius', async () => {
     const entries = Array.from({ length: 300 }, () => ({ hash: randomBytes(32).toString('hex') }));
     const hashes = Buffer.concat(entries.map((e) => Buffer.from(e.hash, 'hex')));
     const count = 200;
     const rows = Buffer.from(plantedQueries(hashes, 300, count, 35));
     const dihedral = Buffer.from(plantedQueries(hashes, 300, count * 7, 35));
+    // Views on every third row (0, 0, 3, 3, ...: two each), compensated views on every fifth (one each).
+    const viewRows = Int32Array.from({ length: 134 }, (_, i) => Math.floor(i / 2) * 3);
+    const views = Buffer.from(plantedQueries(hashes, 300, viewRows.length, 35));
+    const compensatedRows = Int32Array.from({ length: 40 }, (_, i) => i * 5);
+    const compensated = Buffer.from(plantedQueries(hashes, 300, compensatedRows.length, 40));
     const ids = Buffer.alloc(count * 8);
     for (let i = 0; i < count; i++) ids.writeBigInt64BE(BigInt(i + 1), i * 8);
-    const page = () => ({ count, ids, hashes: Buffer.from(rows), dihedral: Buffer.from(dihedral), hasDihedral: Buffer.alloc(count, 1), lastId: BigInt(count) });
-    const local = new DeltaIndex(entries, { threshold: 31, dihedral: true, threads: 0 });
-    const threaded = new DeltaIndex(entries, { threshold: 31, dihedral: true, threads: 2 });
+    const page = () => ({ count, ids, hashes: Buffer.from(rows), dihedral: Buffer.from(dihedral), hasDihedral: Buffer.alloc(count, 1), views: { hashes: Buffer.from(views), rows: viewRows },
+      compensated: { hashes: Buffer.from(compensated), rows: compensatedRows }, lastId: BigInt(count),
+    });
+    const local = new DeltaIndex(entries, { radius: 31, compensatedRadius: 36, dihedral: true, threads: 0 });
+    const threaded = new DeltaIndex(entries, { radius: 31, compensatedRadius: 36, dihedral: true, threads: 2 });
     const key = (h: { contentId: bigint; entry: number; distance: number; variant: string }) => `${h.contentId}:${h.entry}:${h.distance}:${h.variant}`;
     try {
       const a = (await local.matchPage(page())).map(key).sort();
       const b = (await Promise.all([threaded.matchPage(page()), threaded.matchPage(page())])).map((hits) => hits.map(key).sort());
       expect(a.length).toBeGreaterThan(count / 2);
       expect(b).toEqual([a, a]);
-      expect(a.some((k) => !k.endsWith(':orig'))).toBe(true);
+      expect(a.some((k) => !k.endsWith(':orig') && !k.endsWith(':view'))).toBe(true);
+      // A view's hit names the row it belongs to, at its own distance (the closest of the row's hashes);
+      // only compensated views reach past 31, up to 36.
+      const viewHits = (await local.matchPage(page())).filter((h) => h.variant === 'view');
+      expect(viewHits.length).toBeGreaterThan(10);
+      for (const hit of viewHits) {
+        const row = Number(hit.contentId) - 1;
+        const of = (packed: Buffer, rows: Int32Array) => [...rows.keys()].filter((v) => rows[v] === row).map((v) => distance(words(packed), v, words(hashes), hit.entry));
+        const own = [...of(views, viewRows), ...of(compensated, compensatedRows).filter((d) => d <= 36)];
+        expect(own).toContain(hit.distance);
+        if (hit.distance > 31) expect(of(compensated, compensatedRows)).toContain(hit.distance);
+      }
+      expect(viewHits.some((h) => h.distance > 31 && h.distance <= 36)).toBe(true);
+      expect(viewHits.every((h) => h.distance <= 36)).toBe(true);
     } finally {
       await threaded.close();
     }

@@ -1,8 +1,11 @@
 // Retro-matching: a list version's added entries against the content hashes of everything
-// scanned before (stored by the scanner), in bulk, without fetching a single object again. Each
-// hit becomes a scan on the `retro` lane, a match with trigger `retro` whose hits name the list
-// version that caught it, and match.found.v1 through the outbox: the actioner quarantines it,
-// evidence and reporting follow, as for an upload.
+// scanned before (stored by the scanner), in bulk, without fetching a single object again. The
+// corpus join finds stored hashes (canonical, dihedral, derived views) near an added entry; each
+// such content is then judged by the scanner's own query and decision (retro-decider.ts), so a
+// list update finds what a scan would have found, and no more. Each match becomes a scan on the
+// `retro` lane, a match with trigger `retro` whose hits name the list version that caught it,
+// and match.found.v1 through the outbox: the actioner quarantines it, evidence and reporting
+// follow, as for an upload.
 //
 // One run per list version, checkpointed in retro_runs: the corpus position advances in the
 // same transaction as the candidates found up to it, and each candidate is marked in the same
@@ -13,12 +16,13 @@
 import { randomUUID } from 'node:crypto';
 import { appendAudit, enqueue, silentLogger, withTransaction, type Client, type Logger, type Pool } from '@vigil/db';
 import { createEvent, nameBasedUuid, type Event, type Payload } from '@vigil/events';
-import { loadListHeads, streamListEntries, type ListHead } from '@vigil/lists';
-import { isPerceptual, ListMatcher, type Match, type MatchAlgorithm, type QueryHashes } from '@vigil/matching';
-import { decide, storedHashesOf, toQuery } from '@vigil/scanner';
+import { loadListHeads, type ListHead } from '@vigil/lists';
+import { isPerceptual } from '@vigil/matching';
+import { DEFAULT_DETECTION_RULE, type Decision, type DetectionRule } from '@vigil/scanner';
 import { DEFAULT_BREAKER, trippedEntries, type BreakerPolicy } from './breaker.ts';
 import { readCorpusPage, type CorpusPage } from './corpus-pages.ts';
 import { DeltaIndex, type DeltaEntry, type DeltaHit } from './delta-index.ts';
+import { canPair, joinRadii, RetroDecider, type StoredContentRow } from './retro-decider.ts';
 
 export interface RetroDeps {
   pool: Pool;
@@ -39,6 +43,17 @@ export interface RetroDeps {
   onProgress?: (progress: RetroProgress) => void;
   /** Worker threads matching pages (default: 2 for large deltas, in-process for small ones). */
   threads?: number;
+  /** The scanner's detection rule (default DEFAULT_DETECTION_RULE): what a retro match must satisfy. */
+  rule?: DetectionRule;
+  /**
+   * Largest delta searched past the list threshold (default 10 000 entries, a daily delivery):
+   * crop-compensated and text-free views up to their cap, and near misses a partner list could
+   * corroborate. Past about 32 bits the join probes 137 buckets a table instead of 17 (8 times the
+   * work a stored hash; at 1e5 entries its tables no longer fit the memory bound either), so a
+   * larger delta (a whole list's first import) is searched within the list threshold only, and
+   * the run logs it.
+   */
+  wideMaxDelta?: number;
 }
 
 export interface RetroRequest {
@@ -195,13 +210,21 @@ async function matchCorpus(deps: RetroDeps, head: ListHead, request: RetroReques
 /** Streams the corpus from the checkpoint through the delta index, reading pages ahead. */
 async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroRequest, run: RunRow, delta: DeltaEntry[], log: Logger): Promise<void> {
   const { pool } = deps;
-  const index = new DeltaIndex(delta, { threshold: head.threshold, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
+  const rule = deps.rule ?? DEFAULT_DETECTION_RULE;
+  const pairing = await canPair(pool, head, delta.flatMap((e) => (e.externalId === undefined ? [] : [e.externalId])));
+  const wide = joinRadii(rule, head, pairing);
+  const radii = delta.length <= (deps.wideMaxDelta ?? 10_000) ? wide : { radius: head.threshold, compensatedRadius: head.threshold };
+  if (radii !== wide && wide.compensatedRadius > head.threshold) {
+    log.warn({ added: delta.length, ...wide, searched: head.threshold }, 'large delta: stored views and near misses searched within the list threshold only');
+  }
+  const index = new DeltaIndex(delta, { ...radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
+  const decider = new RetroDecider(pool, head, request.version, delta, rule);
   const algorithm = head.algorithm as 'pdq' | 'blockhash';
   const limit = deps.pageSize ?? 50_000;
   let position = BigInt(run.position);
   let scanned = Number(run.scanned);
   let candidates = run.candidates;
-  const read = (after: bigint) => readCorpusPage(pool, { algorithm, dihedral: index.dihedral, after, limit });
+  const read = (after: bigint) => readCorpusPage(pool, { algorithm, dihedral: index.dihedral, views: true, after, limit });
   // The database reads ahead while pages are matched (on worker threads for large deltas);
   // pages are committed strictly in order, so the checkpoint never passes an unmatched page.
   const depth = 3;
@@ -223,9 +246,9 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
       }
       const current = inflight.shift();
       if (!current) break;
-      const hits = await current.hits;
+      const found = await countingHits(pool, decider, await current.hits);
       await withTransaction(pool, async (client) => {
-        candidates += await insertCandidates(client, head, request, delta, hits);
+        candidates += await insertCandidates(client, head, request, delta, found);
         scanned += current.page.count;
         position = current.page.lastId;
         await client.query(
@@ -244,11 +267,11 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
   let sinceAfter = 0n;
   try {
     for (;;) {
-      const page = await readCorpusPage(pool, { algorithm, dihedral: index.dihedral, after: sinceAfter, limit, seenSince: since, upTo: position });
+      const page = await readCorpusPage(pool, { algorithm, dihedral: index.dihedral, views: true, after: sinceAfter, limit, seenSince: since, upTo: position });
       if (!page) break;
       sinceAfter = page.lastId;
-      const hits = await index.matchPage(page);
-      const inserted = await withTransaction(pool, (client) => insertCandidates(client, head, request, delta, hits));
+      const found = await countingHits(pool, decider, await index.matchPage(page));
+      const inserted = await withTransaction(pool, (client) => insertCandidates(client, head, request, delta, found));
       if (inserted > 0) {
         candidates += inserted;
         await pool.query('UPDATE retro_runs SET candidates = $3 WHERE list_id = $1 AND version = $2', [head.id, request.version, candidates]);
@@ -260,7 +283,38 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
   log.debug({ scanned, candidates }, 'corpus matched');
 }
 
-async function insertCandidates(client: Client, head: ListHead, request: RetroRequest, delta: DeltaEntry[], hits: DeltaHit[]): Promise<number> {
+/** The stored hashes of these contents, as the decision reads them. */
+async function loadContents(pool: Pool, ids: readonly string[]): Promise<StoredContentRow[]> {
+  const { rows } = await pool.query<StoredContentRow>(
+    `SELECT id, sha256, sha1, md5, pdq, pdq_quality, pdq_dihedral, blockhash, derived_hashes FROM content_hashes WHERE id = ANY($1::bigint[]) ORDER BY id`,
+    [ids],
+  );
+  return rows;
+}
+
+/**
+ * Of the join's (content, entry) pairs, the ones whose entry counts in the scanner's decision on
+ * that content (allow lists aside), each at the distance and variant of its counting hit: the
+ * candidates the breaker weighs and recording turns into matches.
+ */
+async function countingHits(pool: Pool, decider: RetroDecider, hits: DeltaHit[]): Promise<CountingHit[]> {
+  if (hits.length === 0) return [];
+  const out: CountingHit[] = [];
+  for (const row of await loadContents(pool, [...new Set(hits.map((h) => h.contentId.toString()))])) {
+    const { entries } = await decider.decide(row, { allow: false });
+    for (const { entry, hit } of entries) out.push({ contentId: row.id, entry, distance: hit.distance, variant: hit.variant });
+  }
+  return out;
+}
+
+interface CountingHit {
+  contentId: string;
+  entry: number;
+  distance: number;
+  variant: string;
+}
+
+async function insertCandidates(client: Client, head: ListHead, request: RetroRequest, delta: DeltaEntry[], hits: CountingHit[]): Promise<number> {
   if (hits.length === 0) return 0;
   const result = await client.query(
     `INSERT INTO retro_candidates (list_id, version, content_id, entry_hash, entry_id, category, distance, variant)
@@ -268,7 +322,7 @@ async function insertCandidates(client: Client, head: ListHead, request: RetroRe
      ON CONFLICT DO NOTHING`,
     [
       head.id, request.version,
-      hits.map((h) => h.contentId.toString()),
+      hits.map((h) => h.contentId),
       hits.map((h) => delta[h.entry]!.hash),
       hits.map((h) => delta[h.entry]!.externalId ?? null),
       hits.map((h) => delta[h.entry]!.category ?? null),
@@ -330,22 +384,15 @@ async function tripBreaker(deps: RetroDeps, head: ListHead, request: RetroReques
   });
 }
 
-interface CandidateContent {
-  id: string;
+interface CandidateContent extends StoredContentRow {
   tenant_id: string;
   bucket: string;
   object_key: string;
   version_id: string | null;
   size: string | null;
   content_type: string | null;
-  sha256: Buffer;
-  md5: Buffer | null;
-  sha1: Buffer | null;
-  pdq: Buffer | null;
-  pdq_quality: number | null;
-  pdq_dihedral: Buffer | null;
-  blockhash: Buffer | null;
-  hits: Array<{ entryId: string | null; category: string | null; distance: number; variant: Match['variant'] }>;
+  /** The entries (hex) still pending for this content: suspended ones no longer count. */
+  pending: string[];
   actioned: boolean;
   /** Who uploaded it, from its latest scan that knew (what the report must name). */
   uploader: Payload<'match.found.v1'>['uploader'] | null;
@@ -355,7 +402,7 @@ interface CandidateContent {
 /** Turns pending candidates into matches, a batch of objects per transaction. */
 async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroRequest, log: Logger): Promise<void> {
   const { pool } = deps;
-  const allow = await loadAllowLists(pool);
+  const decider = new RetroDecider(pool, head, request.version, await loadDelta(pool, head, request), deps.rule ?? DEFAULT_DETECTION_RULE);
   const batch = deps.recordBatch ?? 500;
   const now = deps.now ?? (() => new Date());
   const producer = deps.producer ?? 'hashlists';
@@ -363,9 +410,8 @@ async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroR
   for (;;) {
     const { rows } = await pool.query<CandidateContent>(
       `SELECT c.id, c.tenant_id, c.bucket, c.object_key, c.version_id, c.size, c.content_type, c.sha256, c.md5, c.sha1, c.pdq, c.pdq_quality,
-              c.pdq_dihedral, c.blockhash, u.uploader, u.uploaded_at,
-              json_agg(json_build_object('entryId', r.entry_id, 'category', r.category, 'distance', r.distance, 'variant', r.variant)
-                       ORDER BY r.distance, r.entry_hash) AS hits,
+              c.pdq_dihedral, c.blockhash, c.derived_hashes, u.uploader, u.uploaded_at,
+              json_agg(encode(r.entry_hash, 'hex')) AS pending,
               EXISTS (SELECT 1 FROM matches m LEFT JOIN quarantine_records q ON q.match_id = m.id
                        WHERE m.tenant_id = c.tenant_id AND m.bucket = c.bucket AND m.object_key = c.object_key AND m.sha256 = c.sha256
                          AND m.action IN ('block', 'quarantine') AND (q.id IS NULL OR q.status IN ('pending', 'applied'))) AS actioned
@@ -389,14 +435,8 @@ async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroR
           outcomes.actioned.push(row.id);
           continue;
         }
-        const hits: Match[] = row.hits.map((h) => ({
-          listId: head.id, listVersion: request.version, action: head.action, algorithm: head.algorithm, entryId: h.entryId,
-          category: h.category, distance: h.distance, threshold: head.threshold, variant: h.variant,
-        }));
-        const query = queryOf(row);
-        const allowHits = allow.flatMap((matcher) => matcher.match(query));
-        const decision = decide({ matches: [...hits, ...allowHits], unscannablePolicy: 'block' });
-        if (decision.verdict !== 'matched') {
+        const { decision, entries } = await decider.decide(row, { allow: true, pending: new Set(row.pending) });
+        if (decision.verdict !== 'matched' || entries.length === 0) {
           outcomes.suppressed.push(row.id);
           continue;
         }
@@ -426,7 +466,7 @@ async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroR
   }
 }
 
-type MatchedDecision = ReturnType<typeof decide> & { verdict: 'matched' };
+type MatchedDecision = Decision & { verdict: 'matched' };
 
 /**
  * The scans (retro lane), matches (trigger retro) and hits of a batch of objects, set-based (a
@@ -444,22 +484,20 @@ async function recordRetroMatches(
     const eventId = retroEventId(head.id, request.version, row.id);
     return { row, decision, eventId, scanId: `scan_${eventId}`, matchId: `match_${eventId}` };
   });
-  const lists = JSON.stringify([{ listId: head.id, version: request.version }]);
   const { rows: inserted } = await client.query<{ id: string }>(
     `INSERT INTO scans (id, event_id, tenant_id, bucket, object_key, version_id, sha256, verdict, blocked, mode, lists, algorithm, threshold,
                         distance, scanned_at, lane, source, review, reused, match_id)
-     SELECT s.id, s.event_id, s.tenant_id, s.bucket, s.object_key, s.version_id, decode(s.sha256, 'hex'), 'matched', s.blocked, 'fast', $2::jsonb,
-            s.algorithm, s.threshold, s.distance, $3, 'retro', 'retro', s.review, true, s.match_id
+     SELECT s.id, s.event_id, s.tenant_id, s.bucket, s.object_key, s.version_id, decode(s.sha256, 'hex'), 'matched', s.blocked, 'fast', s.lists,
+            s.algorithm, s.threshold, s.distance, $2, 'retro', 'retro', s.review, true, s.match_id
        FROM jsonb_to_recordset($1::jsonb) AS s(id text, event_id uuid, tenant_id text, bucket text, object_key text, version_id text, sha256 text,
-                                                blocked boolean, algorithm text, threshold int, distance int, review boolean, match_id text)
+                                                blocked boolean, lists jsonb, algorithm text, threshold int, distance int, review boolean, match_id text)
      ON CONFLICT (event_id) DO NOTHING RETURNING id`,
     [
       JSON.stringify(planned.map(({ row, decision, eventId, scanId, matchId }) => ({
         id: scanId, event_id: eventId, tenant_id: row.tenant_id, bucket: row.bucket, object_key: row.object_key, version_id: row.version_id,
-        sha256: row.sha256.toString('hex'), blocked: decision.blocked, algorithm: decision.decisive.algorithm, threshold: decision.decisive.threshold,
-        distance: decision.decisive.distance, review: decision.review, match_id: matchId,
+        sha256: row.sha256.toString('hex'), blocked: decision.blocked, lists: listsOf(decision), algorithm: decision.decisive.algorithm,
+        threshold: decision.decisive.threshold, distance: decision.decisive.distance, review: decision.review, match_id: matchId,
       }))),
-      lists,
       detectedAt,
     ],
   );
@@ -479,10 +517,12 @@ async function recordRetroMatches(
     ],
   );
   await client.query(
-    `INSERT INTO match_hits (match_id, ordinal, list_id, list_version, action, algorithm, entry_id, category, distance, threshold, variant)
-     SELECT h.match_id, h.ordinal, h."listId", h."listVersion", h.action, h.algorithm, h."entryId", h.category, h.distance, h.threshold, h.variant
+    `INSERT INTO match_hits (match_id, ordinal, list_id, list_version, action, algorithm, entry_id, category, distance, threshold, variant,
+                             query, corroborated)
+     SELECT h.match_id, h.ordinal, h."listId", h."listVersion", h.action, h.algorithm, h."entryId", h.category, h.distance, h.threshold, h.variant,
+            h.query, coalesce(h.corroborated, false)
        FROM jsonb_to_recordset($1::jsonb) AS h(match_id text, ordinal int, "listId" text, "listVersion" int, action text, algorithm text,
-                                                "entryId" text, category text, distance int, threshold int, variant text)`,
+                                                "entryId" text, category text, distance int, threshold int, variant text, query text, corroborated boolean)`,
     [JSON.stringify(recorded.flatMap(({ decision, matchId }) => decision.hits.map((hit, ordinal) => ({ match_id: matchId, ordinal, ...hit }))))],
   );
   return recorded.map(({ row, decision, scanId, matchId }) => {
@@ -524,24 +564,11 @@ export function retroEventId(listId: string, version: number, contentId: string)
   return nameBasedUuid(RETRO_NAMESPACE, `${listId}:${version}:${contentId}`);
 }
 
-function queryOf(row: CandidateContent): QueryHashes {
-  return toQuery(storedHashesOf(row));
-}
-
-/** Enabled allow lists, loaded for this run: their hits suppress retro hits as at scan time. */
-async function loadAllowLists(pool: Pool): Promise<ListMatcher[]> {
-  const matchers: ListMatcher[] = [];
-  for (const head of await loadListHeads(pool)) {
-    if (head.action !== 'allow' || !head.enabled || head.currentVersion === null) continue;
-    const matcher = new ListMatcher({
-      id: head.id, version: head.currentVersion, algorithm: head.algorithm as MatchAlgorithm, threshold: head.threshold, action: 'allow',
-      dihedral: head.dihedral && head.algorithm === 'pdq',
-    }, head.entryCount);
-    for await (const page of streamListEntries(pool, head.id, head.currentVersion)) matcher.add(page);
-    matcher.compact();
-    matchers.push(matcher);
-  }
-  return matchers;
+/** The list versions a decision's hits name: the scan's `lists`. */
+function listsOf(decision: MatchedDecision): Array<{ listId: string; version: number }> {
+  const seen = new Map<string, number>();
+  for (const hit of decision.hits) seen.set(hit.listId, hit.listVersion);
+  return [...seen].map(([listId, version]) => ({ listId, version }));
 }
 
 /** Every retro match a list version produced: what `vigil lists import --json` prints. */
