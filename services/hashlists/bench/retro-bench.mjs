@@ -9,8 +9,8 @@
 // Runs from TypeScript sources (node --conditions=@vigil/source): no build step. Prints JSON.
 //
 // Each row also holds --views derived-view PDQ hashes (default 3: the crop-compensated views the
-// scanner stores for every photo), which the join reads as well, at the rule's radius (list
-// threshold + near-miss margin, 41 bits), since every stored view can find an added entry.
+// scanner stores for every photo), which the join reads as well: up to their cap (36 bits) for a
+// delta of at most wideMaxDelta (10 000) entries, within the list threshold for a larger one.
 //
 //   npm run bench:retro -- [--corpus 1e7] [--delta 1e5] [--planted 1000] [--views 3] [--dihedral] [--home DIR]
 
@@ -46,6 +46,9 @@ const VIEWS = Number(values.views);
 const THRESHOLD = 31;
 /** The detection rule's cap for a crop-compensated view: min(threshold + 5, 36). */
 const UNCROP_CAP = 36;
+/** retro-match.ts's default: larger deltas are searched within the threshold only. */
+const WIDE_MAX_DELTA = 10_000;
+const COMPENSATED_WITHIN = D <= WIDE_MAX_DELTA ? UNCROP_CAP : THRESHOLD;
 /** The shares the scanner's crop compensation assumes kept (DEFAULT_DETECTION_RULE.uncrop). */
 const KEPT = [0.95, 0.9, 0.8];
 const CHUNK = 1_000_000;
@@ -121,7 +124,7 @@ const flip = (bytes, k) => {
 const entries = plantedRows.map((row, i) => {
   if (VIEWS > 0 && i % 3 === 2) {
     const v = Math.floor(i / 3) % VIEWS;
-    return { hash: flip(row.compensated_pdq.subarray(v * 32, v * 32 + 32), i % (UNCROP_CAP + 1)).toString('hex'), externalId: `planted-${row.id}` };
+    return { hash: flip(row.compensated_pdq.subarray(v * 32, v * 32 + 32), i % (COMPENSATED_WITHIN + 1)).toString('hex'), externalId: `planted-${row.id}` };
   }
   const useVariant = DIHEDRAL && i % 2 === 1;
   const v = i % 7;
@@ -175,7 +178,7 @@ for (const row of sample) {
   // What counts under the rule: a stored hash within the threshold, a crop-compensated view within its cap.
   const variants = [row.pdq, ...(DIHEDRAL && row.pdq_dihedral ? Array.from({ length: 7 }, (_, v) => row.pdq_dihedral.subarray(v * 32, v * 32 + 32)) : [])]
     .map((hash) => [hash, THRESHOLD]);
-  for (let v = 0; v < (row.compensated_pdq?.length ?? 0) / 32; v++) variants.push([row.compensated_pdq.subarray(v * 32, v * 32 + 32), UNCROP_CAP]);
+  for (let v = 0; v < (row.compensated_pdq?.length ?? 0) / 32; v++) variants.push([row.compensated_pdq.subarray(v * 32, v * 32 + 32), COMPENSATED_WITHIN]);
   for (const [variant, within] of variants) {
     const q = new Uint32Array(8);
     new Uint8Array(q.buffer).set(variant);
@@ -216,6 +219,7 @@ const result = {
   dihedral: DIHEDRAL,
   views: VIEWS,
   threshold: THRESHOLD,
+  compensatedRadius: COMPENSATED_WITHIN,
   setup,
   retro: {
     seconds: seconds(retroMs),
