@@ -215,7 +215,7 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
   const wide = joinRadii(rule, head, pairing);
   const radii = delta.length <= (deps.wideMaxDelta ?? 10_000) ? wide : { radius: head.threshold, compensatedRadius: head.threshold };
   if (radii !== wide && wide.compensatedRadius > head.threshold) {
-    log.warn({ added: delta.length, ...wide, searched: head.threshold }, 'large delta: stored views and near misses searched within the list threshold only');
+    log.warn({ added: delta.length, ...wide, searched: head.threshold }, 'large delta: crop-compensated and text-free views and near misses searched within the list threshold only');
   }
   const index = new DeltaIndex(delta, { ...radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
   const decider = new RetroDecider(pool, head, request.version, delta, rule);
