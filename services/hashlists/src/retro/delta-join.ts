@@ -9,9 +9,11 @@
 //     reads one bucket a table, which holds 3-4 more words of each candidate, contiguously: they
 //     reject a random pair before any other memory is touched. The general HammingIndex answers
 //     one query at a time with 272 probes and an id indirection (~70 us a query at 1e5 entries,
-//     measured on this machine); this is ~5 us in JavaScript and less with the SIMD kernel
+//     measured on this machine); this is ~5 us in JavaScript and ~1 us with the SIMD kernel
 //     (join-kernel.ts), which checks 128 bits a candidate at once;
-//   - a page of queries is joined table by table, in bucket order, so reads follow the table.
+//   - a page of queries is joined table by table, in bucket order, the words the kernel reads
+//     of each query copied into that order, so reads follow both the table and the queries
+//     (reading each query's row where it lies instead cost 3 us a query).
 // The expanded tables cost 16 x 17 x 16 bytes an entry (435 MB at 1e5, per thread); above
 // `maxExpandedBytes` (640 MB) the queries enumerate the neighbourhoods instead (same results,
 // slower). Pure: no I/O. Exact for any radius (from 48 bits up the small side is scanned).
@@ -21,6 +23,8 @@ import { createJoinKernel, type JoinKernel } from './join-kernel.ts';
 const SUBSTRINGS = 16;
 const BUCKETS = 1 << 16;
 const WORDS = 8;
+/** A query row as the kernel reads it, in bucket order: its key, then its 4 check words. */
+const SORTED_WORDS = 5;
 
 interface Table {
   offsets: Uint32Array;
@@ -141,7 +145,7 @@ export class DeltaJoin {
     const { kernel } = wasm;
     if (wasm.queryCapacity < count) {
       wasm.queries = wasm.top;
-      wasm.order = wasm.queries + count * 32;
+      wasm.order = wasm.queries + count * SORTED_WORDS * 4;
       wasm.queryCapacity = count;
       wasm.top = wasm.order + count * 4;
       wasm.outCapacity = 0;
@@ -151,7 +155,6 @@ export class DeltaJoin {
       wasm.outCapacity = 1 << 16;
       grow(kernel, wasm.out + wasm.outCapacity * 4);
     }
-    new Uint32Array(kernel.memory.buffer, wasm.queries, count * WORDS).set(queries.subarray(0, count * WORDS));
     const r = this.radius;
     const all = this.#words;
     const keys = new Uint16Array(count);
@@ -159,7 +162,9 @@ export class DeltaJoin {
     for (let t = 0; t < SUBSTRINGS; t++) {
       const table = wasm.tables[t]!;
       const [c0, c1, c2, c3] = table.checkWords;
-      // Rows sorted by their bucket (a counting sort): the kernel then reads the table in order.
+      // Rows sorted by their bucket (a counting sort), each as the 5 words the kernel reads (its
+      // key, then the 4 check words) copied into that order: the kernel then reads both the table
+      // and the queries in sequence (random reads of whole rows cost more than the join itself).
       starts.fill(0);
       for (let row = 0; row < count; row++) {
         const q = queries[row * WORDS + (t >> 1)]!;
@@ -169,14 +174,25 @@ export class DeltaJoin {
       }
       for (let b = 0; b < BUCKETS; b++) starts[b + 1]! += starts[b]!;
       const order = new Uint32Array(kernel.memory.buffer, wasm.order, count);
-      for (let row = 0; row < count; row++) order[starts[keys[row]!]!++] = row;
-      let n = kernel.join(wasm.queries, count, table.offsets, table.check, t >> 1, t & 1, c0, c1, c2, c3, r, wasm.out, wasm.outCapacity, wasm.order);
+      const sorted = new Uint32Array(kernel.memory.buffer, wasm.queries, count * SORTED_WORDS);
+      for (let row = 0; row < count; row++) {
+        const at = starts[keys[row]!]!++;
+        const a = row * WORDS;
+        const s = at * SORTED_WORDS;
+        order[at] = row;
+        sorted[s] = keys[row]!;
+        sorted[s + 1] = queries[a + c0]!;
+        sorted[s + 2] = queries[a + c1]!;
+        sorted[s + 3] = queries[a + c2]!;
+        sorted[s + 4] = queries[a + c3]!;
+      }
+      let n = kernel.join(wasm.queries, count, table.offsets, table.check, 0, 0, 1, 2, 3, 4, r, wasm.out, wasm.outCapacity, wasm.order);
       if (n > wasm.outCapacity) {
         // More survivors than room: a bigger buffer at the top of memory, and this table again.
         wasm.out = wasm.top;
         wasm.outCapacity = n * 2;
         grow(kernel, wasm.out + wasm.outCapacity * 4);
-        n = kernel.join(wasm.queries, count, table.offsets, table.check, t >> 1, t & 1, c0, c1, c2, c3, r, wasm.out, wasm.outCapacity, wasm.order);
+        n = kernel.join(wasm.queries, count, table.offsets, table.check, 0, 0, 1, 2, 3, 4, r, wasm.out, wasm.outCapacity, wasm.order);
       }
       const out = new Uint32Array(kernel.memory.buffer, wasm.out, n);
       for (let i = 0; i < n; i += 2) {

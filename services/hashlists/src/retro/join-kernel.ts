@@ -72,10 +72,11 @@ function body(): number[] {
     ...c(0), ...set(L.n),
     ...c(0), ...set(L.i),
     op.block, 0x40, op.loop, 0x40,
-    // row loop: exit when i >= rows; rows come in bucket order (order[i]), so the table is read in sequence
+    // row loop: exit when i >= rows; rows come in bucket order, 5 words each (row i at queries + 20 i;
+    // order[i] is its page row), so both the rows and the table are read in sequence
     ...get(L.i), ...get(P.rows), op.i32GeU, op.brIf, 1,
     ...get(P.order), ...get(L.i), ...c(2), op.i32Shl, op.i32Add, ...load(), ...set(L.row),
-    ...get(P.queries), ...get(L.row), ...c(5), op.i32Shl, op.i32Add, ...set(L.qa),
+    ...get(P.queries), ...get(L.i), ...c(20), op.i32Mul, op.i32Add, ...set(L.qa),
     // q = word keyWord; key = high ? q >>> 16 : q & 0xffff
     ...word(P.keyWord), ...set(L.q),
     ...get(L.q), ...c(16), op.i32ShrU, ...get(L.q), ...c(0xffff), op.i32And, ...get(P.high), op.select, ...set(L.key),
