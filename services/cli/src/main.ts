@@ -194,7 +194,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           return;
         }
         const log = createLogger({ service: 'vigil-lists', level: env.VIGIL_LOG_LEVEL ?? 'error' });
-        const update = await processListUpdate({ pool, logger: log }, { listId: options.name, version: version.version, previousVersion: previous });
+        const update = await processListUpdate({ pool, logger: log, wideMaxDelta: config.retroWideMaxDelta }, { listId: options.name, version: version.version, previousVersion: previous });
         const matches = await retroMatchesOf(pool, options.name, version.version);
         if (options.json) {
           for (const m of matches) io.write(`${JSON.stringify({ object: m.object, list: m.list, version: m.version, distance: m.distance })}\n`);
@@ -267,7 +267,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           return fail(`${source.kind}: ${err.message}${err.retriable ? ' (retry later)' : ''}`);
         }
         for (const v of versions) {
-          const retro = config.kafka ? null : (await processListUpdate({ pool }, { listId: name, version: v.version, previousVersion: v.version > 1 ? v.version - 1 : null })).retro;
+          const retro = config.kafka ? null : (await processListUpdate({ pool, wideMaxDelta: config.retroWideMaxDelta }, { listId: name, version: v.version, previousVersion: v.version > 1 ? v.version - 1 : null })).retro;
           if (options.json) io.write(`${JSON.stringify({ ...v, ...(retro && { retroMatched: retro.matched }) })}\n`);
           else io.write(`list ${name} version ${v.version} from ${v.label}: ${v.entries} entries (+${v.added} -${v.removed}, ${v.changed} changed)${retro ? `; retro-match: ${retro.matched} stored object(s) matched` : ''}\n`);
         }
@@ -315,7 +315,10 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           const decided = await decideSuspension(pool, id, { outcome: options.reinstate ? 'reinstate' : 'confirm', actor: options.actor ?? `cli:${safeUser()}`, reason: options.reason });
           io.write(`suspension ${id} ${options.reinstate ? 'reinstated' : 'confirmed'}\n`);
           if (options.reinstate && !config.kafka) {
-            const { retro } = await processListUpdate({ pool }, { listId: decided.listId, version: decided.listVersion, previousVersion: decided.listVersion > 1 ? decided.listVersion - 1 : null });
+            const { retro } = await processListUpdate(
+              { pool, wideMaxDelta: config.retroWideMaxDelta },
+              { listId: decided.listId, version: decided.listVersion, previousVersion: decided.listVersion > 1 ? decided.listVersion - 1 : null },
+            );
             io.write(`retro-match: ${retro.matched} stored object(s) matched ${decided.listId} version ${decided.listVersion} in all\n`);
           }
         } catch (err) {

@@ -17,6 +17,8 @@ export interface RetroServiceDeps {
   logger?: Logger;
   breaker?: BreakerPolicy;
   pageSize?: number;
+  /** Largest delta joined past the list threshold (RetroDeps.wideMaxDelta). */
+  wideMaxDelta?: number;
   /** Retro matches and last runs by list, and vigil_matches_total with trigger `retro` (VigilMetrics fits). */
   metrics?: RetroMetrics;
 }
@@ -49,7 +51,10 @@ export async function processListUpdate(
   update: { listId: string; version: number; previousVersion: number | null; traceId?: string },
 ): Promise<ListUpdateOutcome> {
   const retro = await runRetroMatch(
-    { pool: deps.pool, ...(deps.logger && { logger: deps.logger }), ...(deps.breaker && { breaker: deps.breaker }), ...(deps.pageSize && { pageSize: deps.pageSize }) },
+    {
+      pool: deps.pool, ...(deps.logger && { logger: deps.logger }), ...(deps.breaker && { breaker: deps.breaker }), ...(deps.pageSize && { pageSize: deps.pageSize }),
+      ...(deps.wideMaxDelta !== undefined && { wideMaxDelta: deps.wideMaxDelta }),
+    },
     update,
   );
   const flags = await flagWithdrawn(deps.pool, update.listId, update.version, deps.logger);

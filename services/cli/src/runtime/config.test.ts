@@ -32,4 +32,10 @@ describe('metrics listener configuration', () => {
     expect(() => loadRuntimeConfig({ VIGIL_METRICS_PORT: '70000' })).toThrow(/VIGIL_METRICS_PORT/);
     expect(() => loadRuntimeConfig({ VIGIL_METRICS_PORT: 'yes' })).toThrow(/VIGIL_METRICS_PORT/);
   });
+
+  it('joins list deltas of up to 10 000 entries past the threshold unless told otherwise', () => {
+    expect(loadRuntimeConfig({}).retroWideMaxDelta).toBe(10_000);
+    expect(loadRuntimeConfig({ VIGIL_RETRO_WIDE_MAX_DELTA: '0' }).retroWideMaxDelta).toBe(0);
+    expect(() => loadRuntimeConfig({ VIGIL_RETRO_WIDE_MAX_DELTA: '-1' })).toThrow(/VIGIL_RETRO_WIDE_MAX_DELTA/);
+  });
 });

@@ -30,6 +30,8 @@ const Env = z.object({
   VIGIL_GATEWAY_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   VIGIL_GATEWAY_TOKENS: z.string().min(1).optional(),
   VIGIL_ACTIONER_CONCURRENCY: z.coerce.number().int().positive().default(4),
+  // Largest list delta retro-matched past the list threshold (crop/text-free views to their cap, near misses).
+  VIGIL_RETRO_WIDE_MAX_DELTA: z.coerce.number().int().min(0).default(10_000),
   /** The metrics listener (GET /metrics): a port, `0` for any free one, or `off`. */
   VIGIL_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
   /** 127.0.0.1 by default; 0.0.0.0 in a container, so Prometheus can reach it. */
@@ -82,6 +84,8 @@ export interface RuntimeConfig {
   quarantineBucket: string;
   uploadBucket: string;
   hashThreads?: number;
+  /** Largest list delta the retro-match joins past the list threshold (VIGIL_RETRO_WIDE_MAX_DELTA). */
+  retroWideMaxDelta: number;
   logLevel: string;
   gateway: { host: string; port: number; tokens?: string };
   actionerConcurrency: number;
@@ -135,6 +139,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     logLevel: e.VIGIL_LOG_LEVEL ?? 'info',
     gateway: { host: e.VIGIL_GATEWAY_HOST, port: e.VIGIL_GATEWAY_PORT, ...(e.VIGIL_GATEWAY_TOKENS && { tokens: e.VIGIL_GATEWAY_TOKENS }) },
     actionerConcurrency: e.VIGIL_ACTIONER_CONCURRENCY,
+    retroWideMaxDelta: e.VIGIL_RETRO_WIDE_MAX_DELTA,
     metrics: { host: e.VIGIL_METRICS_HOST, port: e.VIGIL_METRICS_PORT === 'off' ? null : e.VIGIL_METRICS_PORT },
     busRetentionMs: e.VIGIL_BUS_RETENTION_HOURS * 60 * 60 * 1000,
     evidence: { bucket: e.VIGIL_EVIDENCE_BUCKET, retentionDays: e.VIGIL_EVIDENCE_RETENTION_DAYS, expiryIntervalMs: e.VIGIL_EVIDENCE_EXPIRY_MINUTES * 60 * 1000 },

@@ -158,7 +158,9 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     }
     if (roles.includes('hashlists')) {
       // Retro-matching of each new list version, in its own consumer group: never reads an object.
-      const retro: Subscription = await startRetroService({ bus, pool: database.pool, logger: log.child({ component: 'hashlists' }), metrics });
+      const retro: Subscription = await startRetroService({
+        bus, pool: database.pool, logger: log.child({ component: 'hashlists' }), metrics, wideMaxDelta: config.retroWideMaxDelta,
+      });
       closers.push(() => retro.stop());
       // Lists kept current from their sources (VIGIL_LIST_SOURCES); each version written is retro-matched above.
       const sources = listSourcesFrom(env);
