@@ -436,6 +436,8 @@ async function recordCandidates(deps: RetroDeps, head: ListHead, request: RetroR
           continue;
         }
         const { decision, entries } = await decider.decide(row, { allow: true, pending: new Set(row.pending) });
+        // No added entry among the hits that count: an allow list covered them (a verdict resting
+        // only on other lists' hits is not this version's to record).
         if (decision.verdict !== 'matched' || entries.length === 0) {
           outcomes.suppressed.push(row.id);
           continue;
