@@ -15,6 +15,8 @@ sharp.concurrency(1);
 const UNCROP_KEPT = [0.95, 0.9, 0.8];
 /** Downscale compensation computed for every small enough image; likewise. */
 const UPSCALE_FACTORS = [2, 3, 4];
+/** The scales the crop-compensated and text-free views are also hashed at (as the scanner's rule asks). */
+const VIEW_UPSCALE = [2, 4];
 const decode = createSharpDecoder();
 let decoded = null;
 let decodeMs = 0;
@@ -47,11 +49,11 @@ async function hashOne(path) {
   const [region, alternate] = regions.map((r) => hashRegion(frame, r, decoded.width, decoded.height, 'fast'));
   const t2 = performance.now();
   const luma = lumaFromPixels(frame.data, frame.width, frame.height, 4);
-  const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT, [2, 4]);
+  const uncrop = uncroppedPdq(luma, decoded.width, decoded.height, UNCROP_KEPT, VIEW_UPSCALE);
   const t3 = performance.now();
   const upscaled = upscaledPdq(luma, decoded.width, decoded.height, UPSCALE_FACTORS);
   const t4 = performance.now();
-  const overlayFree = overlayFreePdq(luma, decoded.width, decoded.height, [2, 4]);
+  const overlayFree = overlayFreePdq(luma, decoded.width, decoded.height, VIEW_UPSCALE);
   const t5 = performance.now();
   return {
     path,

@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UPSCALE_MAX_SIDE } from '@vigil/hashing';
 import { hammingDistance256, ListMatcher } from '@vigil/matching';
-import { DEFAULT_DETECTION_RULE, decide, fromImageHashes, toScanQuery } from '@vigil/scanner';
+import { compensationCap, DEFAULT_DETECTION_RULE, decide, fromImageHashes, toScanQuery } from '@vigil/scanner';
 import { loadFeatures } from './features.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
@@ -221,7 +221,7 @@ function renderReport() {
     '',
     '### Margins: how close the distractors come',
     '',
-    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}), its blockhash ${margins.regionBlockhash} bits (counts alone within ${Math.min(LISTS[1].threshold, rule.extraMax.region.blockhash)}; the canonical blockhash's nearest distractor: ${margins.blockhash} bits, list threshold ${LISTS[1].threshold}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.uncrop.beyond, rule.extraMax.uncrop.max)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${Math.min(LISTS[0].threshold + rule.extraMax.overlay.beyond, rule.extraMax.overlay.max)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
+    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}), its blockhash ${margins.regionBlockhash} bits (counts alone within ${Math.min(LISTS[1].threshold, rule.extraMax.region.blockhash)}; the canonical blockhash's nearest distractor: ${margins.blockhash} bits, list threshold ${LISTS[1].threshold}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.uncrop)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.overlay)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
     '',
     '## Targets (issue 9) at this operating point',
     '',

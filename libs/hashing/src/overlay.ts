@@ -228,9 +228,9 @@ export function maskedGrid({ weighted, visible }: VisibleParts, columns: readonl
 }
 
 // ---------------------------------------------------------------------------------------------
-// Square-window minimum and maximum filters (erode exported for its test), separable, each 1-D pass the van Herk / Gil-Werman
-// way: block-wise running minima forwards and backwards, three comparisons a pixel whatever the
-// radius. The vertical pass runs over whole rows at once (cache-friendly). A maximum filter is
+// Square-window minimum and maximum filters (erode exported for its test), separable, each 1-D
+// pass the van Herk / Gil-Werman way: block-wise running minima forwards and backwards, three
+// comparisons a pixel whatever the radius. The vertical pass runs over whole rows at once (cache-friendly). A maximum filter is
 // the minimum filter of the negated image.
 
 export function erode(data: Uint8Array, width: number, height: number, radius: number): Uint8Array {

@@ -259,7 +259,7 @@ function scoreAngle(width: number, height: number, radians: number, sides: SideD
   const hh = (size.height - 1) / 2;
   // Inside: |u| <= hw and |v| <= hh with u = dx cos - dy sin, v = dx sin + dy cos (the inverse of unrotate's map).
   // Along a line of the canvas, each condition bounds the other coordinate to an interval.
-  // Where |a + b t| <= half along a line: b is never 0 here (1 to 30 degrees), so an interval.
+  // Where |a + b t| <= half along a line: b is never 0 here (the search stays within 1.5 to 15.5 degrees), so an interval.
   let lo = 0;
   let hi = 0;
   const within = (a: number, b: number, half: number) => {

@@ -1,5 +1,5 @@
-// Integer box shrinks of straight RGBA and of luma. Pure. Fast mode uses the RGBA one where libvips cannot be asked:
-// images with alpha (a libvips resize premultiplies, which zeroes the colour under transparent
+// Integer box shrinks of straight RGBA and of luma. Pure. Fast mode uses the RGBA one where
+// libvips cannot be asked: images with alpha (a libvips resize premultiplies, which zeroes the colour under transparent
 // pixels that the reference PDQ reads and turns "transparent" into "black" for blockhash), and
 // the blockhash copy of an image decoded at full resolution.
 

@@ -7,9 +7,9 @@
 
 import { setTimeout as delay } from 'node:timers/promises';
 import { silentLogger, type Logger, type Pool } from '@vigil/db';
-import { ListMatcher, type Match, type QueryHashes } from '@vigil/matching';
-import type { StoredEntry } from './list-store.ts';
-import { loadListChanges, loadListHeads, loadLiveEntries, loadSuspendedHashes, streamListEntries, type ListHead } from './list-queries.ts';
+import type { ListMatcher, Match, QueryHashes } from '@vigil/matching';
+import { loadListMatcher, withListCategory } from './list-matchers.ts';
+import { loadListChanges, loadListHeads, loadLiveEntries, loadSuspendedHashes, type ListHead } from './list-queries.ts';
 
 export interface ListVersionRef {
   listId: string;
@@ -224,21 +224,7 @@ export class ListRegistry {
 
   async #load(head: ListHead): Promise<ListMatcher> {
     const started = performance.now();
-    const matcher = new ListMatcher(
-      {
-        id: head.id,
-        version: head.currentVersion!,
-        algorithm: head.algorithm,
-        threshold: head.threshold,
-        action: head.action,
-        dihedral: head.dihedral && head.algorithm === 'pdq',
-      },
-      head.entryCount,
-    );
-    for await (const page of streamListEntries(this.#pool, head.id, head.currentVersion!)) {
-      matcher.add(page.map((e) => withListCategory(e, head)));
-    }
-    matcher.compact();
+    const matcher = await loadListMatcher(this.#pool, { ...head, currentVersion: head.currentVersion! });
     this.#log.info({ listId: head.id, version: head.currentVersion, entries: matcher.size, ms: Math.round(performance.now() - started) }, 'list loaded');
     return matcher;
   }
@@ -250,10 +236,4 @@ export class ListRegistry {
     matcher.compact();
     this.#log.info({ listId: matcher.descriptor.id, entries: stats.size, ms: Math.round(performance.now() - started) }, 'list index compacted');
   }
-}
-
-/** An entry without its own category takes its list's (what a report's classification needs). */
-function withListCategory(entry: StoredEntry, head: ListHead): StoredEntry {
-  const category = entry.category ?? head.category;
-  return category === null || category === undefined ? entry : { ...entry, category };
 }

@@ -173,14 +173,14 @@ function standing(m: Match, rule: DetectionRule, pdqQuality: number | undefined)
   if (m.query === 'region') return within(m.algorithm === 'pdq' ? rule.extraMax.region.pdq : rule.extraMax.region.blockhash) && !m.nearMiss ? 'alone' : 'paired';
   if (isUpscaled(m)) return within(rule.extraMax.upscale) && !m.nearMiss ? 'alone' : 'paired';
   // Crop and overlay compensation reach past the list threshold on their own, under their cap; they never pair.
-  if (m.query !== undefined) return within(cap(m, m.query === 'overlay' ? rule.extraMax.overlay : rule.extraMax.uncrop)) ? 'alone' : 'out';
+  if (m.query !== undefined) return within(compensationCap(m.threshold, m.query === 'overlay' ? rule.extraMax.overlay : rule.extraMax.uncrop)) ? 'alone' : 'out';
   if (unstable) return within(m.threshold) && !m.nearMiss ? 'alone' : 'paired';
   return m.nearMiss ? 'paired' : 'alone';
 }
 
-/** The list threshold + `beyond`, `max` at most: crop and overlay compensation's cap (they never pair). */
-function cap(m: Match, { beyond, max }: { beyond: number; max: number }): number {
-  return Math.min(m.threshold + beyond, max);
+/** The list threshold + `beyond`, `max` at most: how far crop and overlay compensation count (they never pair). */
+export function compensationCap(threshold: number, { beyond, max }: { beyond: number; max: number }): number {
+  return Math.min(threshold + beyond, max);
 }
 
 /** A downscale-compensated hash: the canonical view at another scale. */

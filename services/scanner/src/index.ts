@@ -16,6 +16,7 @@ export {
 export {
   applyRule,
   checkVerdict,
+  compensationCap,
   decide,
   DEFAULT_DETECTION_RULE,
   suppresses,

@@ -8,9 +8,9 @@
 // matched is. Reads list entries; never logs hashes.
 
 import type { Pool } from '@vigil/db';
-import { loadListHeads, streamListEntries, type ListHead } from '@vigil/lists';
+import { listDescriptor, loadListHeads, loadListMatcher, type ListHead } from '@vigil/lists';
 import { ListMatcher, type Match, type MatchAlgorithm } from '@vigil/matching';
-import { applyRule, decide, storedHashesOf, toScanQuery, type ContentHashesRow, type Decision, type DetectionRule } from '@vigil/scanner';
+import { applyRule, compensationCap, decide, storedHashesOf, toScanQuery, type ContentHashesRow, type Decision, type DetectionRule } from '@vigil/scanner';
 import type { DeltaEntry } from './delta-index.ts';
 
 /** Which added entry a delta hit is: kept on the hit as a symbol, so it survives the rule's copies and never reaches an event. */
@@ -40,8 +40,10 @@ export function joinRadii(rule: DetectionRule, head: Pick<ListHead, 'algorithm' 
   const margin = rule.corroboration[head.algorithm];
   const radius = head.threshold + (pairing ? margin : 0);
   if (head.algorithm !== 'pdq') return { radius, compensatedRadius: radius };
-  const cap = ({ beyond, max }: { beyond: number; max: number }) => Math.min(head.threshold + beyond, max);
-  const compensated = Math.max(rule.uncrop.length > 0 ? cap(rule.extraMax.uncrop) : 0, rule.overlay ? cap(rule.extraMax.overlay) : 0);
+  const compensated = Math.max(
+    rule.uncrop.length > 0 ? compensationCap(head.threshold, rule.extraMax.uncrop) : 0,
+    rule.overlay ? compensationCap(head.threshold, rule.extraMax.overlay) : 0,
+  );
   return { radius, compensatedRadius: Math.max(radius, Math.min(compensated, head.threshold + margin)) };
 }
 
@@ -71,7 +73,7 @@ export class RetroDecider {
     this.#head = head;
     this.#rule = rule;
     this.#delta = delta;
-    this.#matcher = new ListMatcher(descriptorOf(head, version), delta.length);
+    this.#matcher = new ListMatcher(listDescriptor(head, version), delta.length);
     // Filed under their index: the hits are mapped back to the entries' own ids below.
     this.#matcher.add(delta.map((entry, i) => ({ hash: entry.hash, externalId: String(i) })));
     this.#matcher.compact();
@@ -112,20 +114,10 @@ export class RetroDecider {
     const matchers: ListMatcher[] = [];
     for (const head of await loadListHeads(this.#pool)) {
       if (head.id === this.#head.id || !head.enabled || head.currentVersion === null || !wanted(head)) continue;
-      const matcher = new ListMatcher(descriptorOf(head, head.currentVersion), head.entryCount);
-      for await (const page of streamListEntries(this.#pool, head.id, head.currentVersion)) matcher.add(page);
-      matcher.compact();
-      matchers.push(matcher);
+      matchers.push(await loadListMatcher(this.#pool, { ...head, currentVersion: head.currentVersion }));
     }
     return matchers;
   }
-}
-
-function descriptorOf(head: ListHead, version: number): ConstructorParameters<typeof ListMatcher>[0] {
-  return {
-    id: head.id, version, algorithm: head.algorithm as MatchAlgorithm, threshold: head.threshold, action: head.action,
-    dihedral: head.dihedral && head.algorithm === 'pdq',
-  };
 }
 
 function otherAlgorithm(algorithm: string): MatchAlgorithm | null {
