@@ -5,6 +5,7 @@
 import { appendFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { DEFAULT_DECODE_LIMITS, restrictSharpLoaders } from '@vigil/hashing';
 
 export const FEATURES_VERSION = 'v8'; // v2: exact dihedral hashes (fast mode); v3-v4: turned pictures as content regions; v5: a second content-region guess; v6: downscale compensation; v7: turned pictures from the canvas size, crop compensation as if larger; v8: overlay compensation
 const BATCH = 64;
@@ -27,6 +28,8 @@ export async function loadFeatures(paths, cacheFile, { threads = availableParall
   if (missing.length === 0) return features;
 
   log(`hashing ${missing.length} images on ${threads} threads (cache: ${cacheFile})`);
+  // Process-wide: once here, before the workers decode (they only unblock their formats).
+  restrictSharpLoaders(DEFAULT_DECODE_LIMITS.formats);
   const started = Date.now();
   let next = 0;
   let done = 0;

@@ -3,7 +3,7 @@
 import { animatedGif, encode, jpegWithHugeExif, naturalScene, pngWithDeclaredSize, randomBytes, zipArchive } from '@vigil/testkit';
 import sharp from 'sharp';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createSharpDecoder, DEFAULT_DECODE_LIMITS, type UnscannableReason } from './decode-sharp.ts';
+import { createSharpDecoder, DEFAULT_DECODE_LIMITS, restrictSharpLoaders, type UnscannableReason } from './decode-sharp.ts';
 import { createImageHasher, type HashOutcome } from './hash-image.ts';
 import { hammingDistanceHex, isHex256 } from './hash256.ts';
 
@@ -166,6 +166,19 @@ describe('hostile inputs', () => {
     const jpegOnly = createImageHasher(createSharpDecoder({ formats: ['jpeg', 'png'] }));
     expectUnscannable(await jpegOnly(tiff), 'unsupported_format');
     expect((await jpegOnly(png)).status).toBe('hashed');
+  });
+
+  it('decodes while decoders are set up again (libvips blocks loaders for every thread at once)', async () => {
+    // Decodes run on libuv threads while the main thread restricts the loaders again and again,
+    // as a new hashing pool or a replaced worker does: none may see its loader blocked.
+    const decode = createSharpDecoder();
+    const failures: string[] = [];
+    for (let round = 0; round < 10; round++) {
+      const running = Array.from({ length: 8 }, () => decode(jpeg, { mode: 'fast' }).then((o) => void (o.ok || failures.push(`${o.reason}: ${o.message}`))));
+      for (let i = 0; i < 1000; i++) restrictSharpLoaders(DEFAULT_DECODE_LIMITS.formats);
+      await Promise.all(running);
+    }
+    expect(failures).toEqual([]);
   });
 
   it('BMP (not an accepted format): unsupported_format', async () => {

@@ -3,6 +3,7 @@
 // format are checked from the signature and header before any pixel is decoded.
 // Conventions that reproduce the reference hashes: no ICC conversion, no EXIF rotation, alpha kept.
 
+import { isMainThread } from 'node:worker_threads';
 import sharp from 'sharp';
 import { readJpegHeader } from './jpeg-header.ts';
 import { boxShrinkRgba } from './shrink.ts';
@@ -100,13 +101,25 @@ const SHARP_LOADERS: Record<ImageFormat, readonly string[]> = {
   svg: ['VipsForeignLoadSvgBuffer'],
 };
 
+/** Whether this process's loaders were blocked (by its main thread: see restrictSharpLoaders). */
+let loadersBlocked = false;
+
 /**
  * Restricts libvips, process-wide, to the buffer loaders of the given formats. Defence in depth
  * behind the signature check: even a file that fools the sniffer cannot reach the ImageMagick,
  * PDF, FITS or Matlab loaders. Idempotent; later calls widen the set.
+ *
+ * Blocking every loader and then unblocking the allowed ones passes through a moment where the
+ * allowed ones are blocked too, and libvips' block list is shared by every thread: a decode
+ * running then fails as unsupported_format ("operation is blocked"). So every loader is blocked
+ * once, from the main thread before any decode (createHashPool calls this before starting its
+ * workers); later calls, and worker threads, only unblock.
  */
 export function restrictSharpLoaders(formats: readonly ImageFormat[]): void {
-  sharp.block({ operation: ['VipsForeignLoad'] });
+  if (isMainThread && !loadersBlocked) {
+    sharp.block({ operation: ['VipsForeignLoad'] });
+    loadersBlocked = true;
+  }
   sharp.unblock({ operation: [...new Set(formats.flatMap((format) => SHARP_LOADERS[format]))] });
 }
 

@@ -4,7 +4,7 @@
 
 import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
-import { DEFAULT_DECODE_LIMITS, type DecodeLimits } from './decode-sharp.ts';
+import { DEFAULT_DECODE_LIMITS, restrictSharpLoaders, type DecodeLimits } from './decode-sharp.ts';
 import type { HashOutcome, HashRequest } from './hash-image.ts';
 import type { HashTask, TimedHashOutcome } from './hash-worker.ts';
 
@@ -38,6 +38,8 @@ export function createHashPool(options: HashPoolOptions = {}): HashPool {
   const limits = { ...DEFAULT_DECODE_LIMITS, ...options.limits };
   const threads = Math.max(1, options.threads ?? availableParallelism());
   const taskTimeoutMs = options.taskTimeoutMs ?? limits.timeoutMs * 2;
+  // Process-wide, so here, before any worker decodes: the workers then only unblock their formats.
+  restrictSharpLoaders(limits.formats);
   const pool = new Piscina<HashTask, TimedHashOutcome>({
     filename: WORKER_URL.href,
     minThreads: threads,
