@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { DEFAULT_DECODE_LIMITS, restrictSharpLoaders } from '@vigil/hashing';
 
-export const FEATURES_VERSION = 'v8'; // v2: exact dihedral hashes (fast mode); v3-v4: turned pictures as content regions; v5: a second content-region guess; v6: downscale compensation; v7: turned pictures from the canvas size, crop compensation as if larger; v8: overlay compensation
+export const FEATURES_VERSION = 'v13'; // v2: exact dihedral hashes (fast mode); v3-v4: turned pictures as content regions; v5: a second content-region guess; v6: downscale compensation; v7: turned pictures from the canvas size, crop compensation as if larger; v8: overlay compensation; v9-v12: faint watermarks unblended (v10: a view of their own; v11: the caption search's stroke radius; v12: its own again; v13: levels rounded)
 const BATCH = 64;
 
 /** Map path -> record; hashes whatever the cache lacks (or has stale), appending to it. */

@@ -2,7 +2,8 @@
 // does (fast mode, @vigil/hashing), and times each step on the same image in the same run:
 // decode, the plain hashes (PDQ with its dihedral variants, blockhash), framing detection, the
 // content-region hashes, crop compensation (re-expanded PDQ), downscale compensation (PDQ of a
-// small image as if larger) and overlay compensation (PDQ with overlaid caption text left out).
+// small image as if larger) and overlay compensation (PDQ with overlaid caption text left out, a
+// faint watermark unblended).
 // Receives batches of paths, answers with one record per path.
 
 import { readFileSync } from 'node:fs';

@@ -139,7 +139,7 @@ function distractorMargins() {
   const { blockhashWeight } = rule.corroboration;
   // A PDQ at distance p from entry k, paired with the content's blockhash: the rule's weighted excess.
   const pairExcess = (p, bh, k) => Math.max(0, p - pdqList.threshold) + blockhashWeight * Math.max(0, distance(bh, knownBh[k]) - bhList.threshold);
-  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, unstable: Infinity, unstableCount: 0, regionBlockhash: Infinity, blockhash: Infinity };
+  const min = { pdq: Infinity, weighted: Infinity, region: Infinity, uncrop: Infinity, upscale: Infinity, overlay: Infinity, watermark: Infinity, watermarkCount: 0, unstable: Infinity, unstableCount: 0, regionBlockhash: Infinity, blockhash: Infinity };
   // A view's PDQ: its own margin above the quality floor; below it, near-exact like any unstable PDQ (one margin for all).
   const view = (key, hex, quality) => {
     const near = nearest(bytes(hex), knownPdq);
@@ -186,9 +186,10 @@ function distractorMargins() {
         min.weighted = Math.min(min.weighted, pairExcess(p, bh, k));
       }
     }
+    if (h.overlayFree?.some((u) => u.unblended)) min.watermarkCount++;
     for (const u of h.overlayFree ?? []) {
       if (u.factor !== 1 && !rule.upscale.includes(u.factor)) continue;
-      view('overlay', u.pdq, u.pdqQuality);
+      view(u.unblended ? 'watermark' : 'overlay', u.pdq, u.pdqQuality);
     }
   }
   return min;
@@ -215,13 +216,13 @@ function renderReport() {
     '## Operating point',
     '',
     `- Lists: \`known-pdq\` (PDQ, threshold ${LISTS[0].threshold}, dihedral on) and \`known-blockhash\` (blockhash, threshold ${LISTS[1].threshold}), one entry per original, external id = original id.`,
-    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors; within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); PDQ below quality 50 (canonical or a view's) alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated where its view pairs.`,
+    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors, within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most; apart from it, PDQ with a faint watermark unblended, within the list threshold + ${rule.extraMax.watermark.beyond}, ${rule.extraMax.watermark.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); PDQ below quality 50 (canonical or a view's) alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated where its view pairs.`,
     `- **Distractors flagged: ${fp}/${n}**. In-scope mean recall **${fmt(fused.recall_macro_in_scope[0])}** (all transforms: ${fmt(fused.recall_macro[0])}).`,
     `- For comparison, plain hashes scored alone: PDQ at its largest zero-FP threshold t=${pdqZero.threshold}: in-scope ${fmt(pdqZero.recall_macro_in_scope)}; PDQ t=31: ${fmt(plain.pdq.recall_macro_in_scope[31])} with ${plain.pdq.fp_count[31]} flagged; blockhash zero-FP t=${bhZero.threshold}: ${fmt(bhZero.recall_macro_in_scope)}.`,
     '',
     '### Margins: how close the distractors come',
     '',
-    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}), its blockhash ${margins.regionBlockhash} bits (counts alone within ${Math.min(LISTS[1].threshold, rule.extraMax.region.blockhash)}; the canonical blockhash's nearest distractor: ${margins.blockhash} bits, list threshold ${LISTS[1].threshold}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.uncrop)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.overlay)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
+    `Nearest distractor to any list entry, per query (dev corpus): canonical PDQ (quality >= 50, any dihedral variant) ${margins.pdq} bits (the list threshold is ${LISTS[0].threshold}); content region PDQ ${margins.region} bits (counts alone within ${rule.extraMax.region.pdq}), its blockhash ${margins.regionBlockhash} bits (counts alone within ${Math.min(LISTS[1].threshold, rule.extraMax.region.blockhash)}; the canonical blockhash's nearest distractor: ${margins.blockhash} bits, list threshold ${LISTS[1].threshold}); crop-compensated PDQ ${margins.uncrop} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.uncrop)}); downscale-compensated PDQ ${margins.upscale} bits (counts alone within ${Math.min(LISTS[0].threshold, rule.extraMax.upscale)}); text-free PDQ ${margins.overlay} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.overlay)}); unblended PDQ (a faint watermark undone; ${margins.watermarkCount} distractors have one) ${margins.watermark} bits (counts within ${compensationCap(LISTS[0].threshold, rule.extraMax.watermark)}); unstable PDQ (quality below 50, canonical or any view; ${margins.unstableCount} such hashes among the distractors) ${margins.unstable} bits (counts alone within ${rule.lowQualityPdqMax}); the closest PDQ + blockhash pair has PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess = ${margins.weighted} (pairs count within ${rule.corroboration.weightedMax}, or inside the +${rule.corroboration.box.pdq}/+${rule.corroboration.box.blockhash} box).`,
     '',
     '## Targets (issue 9) at this operating point',
     '',
@@ -266,7 +267,7 @@ function renderReport() {
     ...['decode', 'plain', 'detect', 'region', 'uncrop', 'upscale', 'overlay'].map((step) => `| ${STEP_NAMES[step]} | ${ms[step].toFixed(2)} | ${step === 'plain' ? '-' : `${((100 * ms[step]) / ms.plain).toFixed(0)}%`} |`),
     `| matching + decision (${LISTS.length} lists of ${manifest.known.length}) | ${matchMs.toFixed(3)} | - |`,
     '',
-    `Framed (a content region found): ${Object.values(ms.framed).reduce((a, b) => a + b, 0)} images (${Object.entries(ms.framed).map(([kind, n]) => `${kind} ${n}`).join(', ')}); ${ms.alternates} of them with a second guess at the region, hashed too; region hashing is paid only on framed images. Crop compensation is computed for shares ${ms.uncropKept}; the rule uses ${JSON.stringify(rule.uncrop)}. Downscale compensation is computed on the ${ms.upscaledImages} images small enough for at least factor 2 (factors [2,3,4], each only while the upscaled side stays within ${UPSCALE_MAX_SIDE} px); the rule uses ${JSON.stringify(rule.upscale)}; its cost above is averaged over all images. Overlay compensation looks for caption text on every image and found it on ${ms.overlayImages} (text-free PDQ at the image's size, and as if 2 and 4 x larger where downscale compensation applies).`,
+    `Framed (a content region found): ${Object.values(ms.framed).reduce((a, b) => a + b, 0)} images (${Object.entries(ms.framed).map(([kind, n]) => `${kind} ${n}`).join(', ')}); ${ms.alternates} of them with a second guess at the region, hashed too; region hashing is paid only on framed images. Crop compensation is computed for shares ${ms.uncropKept}; the rule uses ${JSON.stringify(rule.uncrop)}. Downscale compensation is computed on the ${ms.upscaledImages} images small enough for at least factor 2 (factors [2,3,4], each only while the upscaled side stays within ${UPSCALE_MAX_SIDE} px); the rule uses ${JSON.stringify(rule.upscale)}; its cost above is averaged over all images. Overlay compensation looks for caption text and faint watermarks on every image: it found caption text on ${ms.captionImages} and a faint watermark on ${ms.unblendedImages} (text-free and unblended PDQ at the image's size, and as if 2 and 4 x larger where downscale compensation applies).`,
     '',
   ];
   return lines.join('\n');
@@ -288,7 +289,7 @@ const STEP_NAMES = {
   region: 'content-region PDQ + blockhash (a turned picture resampled upright first)',
   uncrop: 'crop compensation (PDQ per kept share; small images also as if 2 and 4 x larger)',
   upscale: 'downscale compensation (PDQ as if 2, 3, 4 x larger, small images)',
-  overlay: 'overlay compensation (caption text found and left out of PDQ)',
+  overlay: 'overlay compensation (caption text left out of PDQ, a faint watermark unblended)',
 };
 
 function timings() {
@@ -298,7 +299,8 @@ function timings() {
   let alternates = 0;
   let uncropKept = '';
   let upscaledImages = 0;
-  let overlayImages = 0;
+  let captionImages = 0;
+  let unblendedImages = 0;
   for (const path of files) {
     const f = features.get(path);
     if (!f?.ok) continue;
@@ -307,10 +309,11 @@ function timings() {
     if (f.hashes.alternateRegion) alternates++;
     uncropKept = JSON.stringify(f.hashes.uncropped.filter((u) => u.upscale === undefined).map((u) => u.kept));
     if (f.hashes.upscaled?.length) upscaledImages++;
-    if (f.hashes.overlayFree?.length) overlayImages++;
+    if (f.hashes.overlayFree?.some((u) => !u.unblended)) captionImages++;
+    if (f.hashes.overlayFree?.some((u) => u.unblended)) unblendedImages++;
     for (const step of Object.keys(sums)) sums[step] += f.ms[step];
   }
-  return { count, framed, alternates, uncropKept, upscaledImages, overlayImages, ...Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count])) };
+  return { count, framed, alternates, uncropKept, upscaledImages, captionImages, unblendedImages, ...Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / count])) };
 }
 
 writeFileSync(resolve(values.out), renderReport());

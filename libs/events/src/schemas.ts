@@ -55,8 +55,8 @@ export const MatchProvenance = z.object({
   distance: z.number().int().min(0).max(256),
   threshold: z.number().int().min(0).max(256),
   variant: Variant,
-  /** Set when a derived view matched, not the canonical hashes: the content region of a framed image, a crop, downscale or overlay compensation. */
-  query: z.string().regex(/^(region|uncrop-[0-9]{1,2}|upscale-[0-9]|overlay)$/).optional(),
+  /** Set when a derived view matched, not the canonical hashes: the content region of a framed image, a crop, downscale or overlay compensation (caption text left out, or a faint watermark unblended). */
+  query: z.string().regex(/^(region|uncrop-[0-9]{1,2}|upscale-[0-9]|overlay|watermark)$/).optional(),
   /** Beyond the list's threshold, counted only because the other perceptual algorithm hit the same entry (`corroborated`). */
   nearMiss: z.literal(true).optional(),
   corroborated: z.literal(true).optional(),

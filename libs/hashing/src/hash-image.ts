@@ -42,7 +42,8 @@ export interface HashRequest {
   upscale?: readonly number[];
   /**
    * Overlay compensation: when the first frame carries overlaid caption text (a watermark, a
-   * credit line), also its PDQ with the text's pixels left out; with `upscale`, also as if larger.
+   * credit line) or a faint watermark over the whole picture, also its PDQ with the caption's
+   * pixels left out and the faint watermark unblended; with `upscale`, also as if larger.
    */
   overlay?: boolean;
 }

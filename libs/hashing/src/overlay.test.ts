@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { hammingDistanceHex } from './hash256.ts';
-import { erode, findOverlayText, maskedGrid, overlayFreePdq, visibleParts } from './overlay.ts';
+import { dilate, erode, strokesOf } from './morphology.ts';
+import { findOverlayText, maskedGrid, overlayFreePdq, visibleParts } from './overlay.ts';
 import { upscaledTaps } from './upscale.ts';
 import { pdqFromLuma } from './pdq.ts';
 import { captioned, picture } from '../test/pictures.ts';
@@ -37,6 +38,7 @@ describe('overlay compensation', () => {
     const plain = hammingDistanceHex(pdqFromLuma(marked).hash, original);
     const [own] = overlayFreePdq(marked, marked.width, marked.height);
     expect(own!.factor).toBe(1);
+    expect(own!.unblended).toBeUndefined();
     const textFree = hammingDistanceHex(own!.pdq, original);
     expect(plain).toBeGreaterThan(31);
     expect(textFree).toBeLessThanOrEqual(20);
@@ -50,7 +52,7 @@ describe('overlay compensation', () => {
   });
 
   it('also hashes the text-free view as if larger, for the factors that stay within 1024 px', () => {
-    const factors = overlayFreePdq(marked, marked.width, marked.height, [2, 4]).map((o) => o.factor);
+    const factors = overlayFreePdq(marked, marked.width, marked.height, [2, 4]).filter((o) => !o.unblended).map((o) => o.factor);
     expect(factors).toEqual([1, 2]);
     expect(overlayFreePdq(marked, 3, 3, [2])).toEqual([]);
   });
@@ -63,6 +65,16 @@ describe('overlay compensation', () => {
     const mask = Uint8Array.from({ length: 100 * 100 }, (_, i) => (i % 100 < 10 ? 0 : 1));
     const grid = maskedGrid(visibleParts(flat, mask), taps, taps)!;
     expect(grid.every((v) => Math.abs(v - 90) < 1e-3)).toBe(true);
+  });
+
+  it('computes each opening and closing once for both stroke searches, on whole levels', () => {
+    const strokes = strokesOf(clean);
+    expect(strokes.data[0]).toBe(Math.round(clean.data[0]!));
+    const opened = strokes.opened(2);
+    expect(strokes.opened(2)).toBe(opened);
+    expect(opened).toEqual(dilate(erode(strokes.data, 400, 300, 2), 400, 300, 2));
+    expect(strokes.closed(1)).toEqual(erode(dilate(strokes.data, 400, 300, 1), 400, 300, 1));
+    expect(strokes.opened(1)).not.toBe(opened);
   });
 
   it('filters with the exact windowed minimum (van Herk / Gil-Werman), edges clipped', () => {

@@ -12,11 +12,16 @@
 // beside a dark one, which natural thin detail rarely does. Strokes that pair up are merged into
 // components, and only line-shaped ones (wide and short, densely stroked) count as text. Inside
 // such a line, every thin light or dark stroke is left out.
+//
+// A faint watermark over the whole picture (watermark.ts) is not left out but unblended: a second
+// text-free view, with any caption lines left out too.
 
 import type { Hex256 } from './hash256.ts';
 import { pdqFromGrid, PDQ_MIN_HASHABLE_DIM, sampleTaps, type LumaImage, type Taps } from './pdq.ts';
 import { boxShrinkLuma } from './shrink.ts';
 import { upscaledTaps, UPSCALE_MAX_SIDE } from './upscale.ts';
+import { dilateBinary, strokesOf, type Strokes } from './morphology.ts';
+import { unblendFaintWatermark } from './watermark.ts';
 
 /** Detection and the text-free PDQ work on a copy of at most this many pixels a side (measured: as many captions found as at 512, at half the cost). */
 const WORKING_SIDE = 256;
@@ -48,8 +53,10 @@ export interface OverlayFreePdq {
   factor: number;
   pdq: Hex256;
   pdqQuality: number;
-  /** The share of the image's pixels left out as text. */
+  /** The share of the image's pixels left out as caption text (and, when `unblended`, unblended as a faint watermark). */
   textShare: number;
+  /** Set on the view with a faint watermark unblended (watermark.ts), which queries apart from the caption-free one. */
+  unblended?: true;
 }
 
 /** Where overlaid text was found: one flag per pixel of `width` x `height` (a working copy of the image). */
@@ -63,35 +70,43 @@ export interface OverlayMask {
 /**
  * PDQ of a `sourceWidth` x `sourceHeight` image (`luma` is it, or a shrink of it) with its overlaid
  * text left out, at its own size and as if each of `upscale`'s factors larger (where upscale.ts
- * allows); empty when no text line is found.
+ * allows), and with a faint watermark unblended; empty when neither a text line nor a faint
+ * watermark is found.
  */
 export function overlayFreePdq(luma: LumaImage, sourceWidth: number, sourceHeight: number, upscale: readonly number[] = []): OverlayFreePdq[] {
   if (Math.min(sourceWidth, sourceHeight) < PDQ_MIN_HASHABLE_DIM) return [];
   const work = boxShrinkLuma(luma, Math.max(1, Math.ceil(Math.max(luma.width, luma.height) / WORKING_SIDE)));
-  const mask = findOverlayText(work);
-  if (!mask) return [];
+  const strokes = strokesOf(work);
+  const mask = findOverlayText(work, strokes);
+  const faint = unblendFaintWatermark(work, strokes);
+  if (!mask && !faint) return [];
+  const text = mask?.text ?? new Uint8Array(work.width * work.height);
   const factors = [1, ...upscale.filter((factor) => factor > 1 && Math.max(sourceWidth, sourceHeight) * factor <= UPSCALE_MAX_SIDE)];
-  const parts = visibleParts(work, mask.text);
-  return factors.flatMap((factor) => {
-    const columns = upscaledTaps(work.width, Math.round(sourceWidth * factor));
-    const rows = upscaledTaps(work.height, Math.round(sourceHeight * factor));
-    const grid = maskedGrid(parts, columns, rows);
-    if (!grid) return [];
-    const { hash, quality } = pdqFromGrid(grid);
-    return [{ factor, pdq: hash, pdqQuality: quality, textShare: mask.share }];
-  });
+  // The caption-free view, and apart from it the unblended one (captions left out of it too):
+  // the unblending reaches pixels a caption-only copy never changed, so it gets its own query.
+  const views = [
+    ...(mask ? [{ parts: visibleParts(work, text), textShare: mask.share, unblended: false }] : []),
+    ...(faint ? [{ parts: visibleParts(faint.image, text), textShare: Math.min(1, (mask?.share ?? 0) + faint.share), unblended: true }] : []),
+  ];
+  return views.flatMap(({ parts, textShare, unblended }) =>
+    factors.flatMap((factor) => {
+      const columns = upscaledTaps(work.width, Math.round(sourceWidth * factor));
+      const rows = upscaledTaps(work.height, Math.round(sourceHeight * factor));
+      const grid = maskedGrid(parts, columns, rows);
+      if (!grid) return [];
+      const { hash, quality } = pdqFromGrid(grid);
+      return [{ factor, pdq: hash, pdqQuality: quality, textShare, ...(unblended && { unblended }) }];
+    }),
+  );
 }
 
-/** Overlaid text lines in `luma`, or undefined when there are none. */
-export function findOverlayText(luma: LumaImage): OverlayMask | undefined {
-  const { width, height } = luma;
+/** Overlaid text lines in `luma`, or undefined when there are none (`strokes`: its 8-bit copy, shared with the faint-watermark search). */
+export function findOverlayText(luma: LumaImage, strokes: Strokes = strokesOf(luma)): OverlayMask | undefined {
+  const { width, height, data } = strokes;
   const n = width * height;
-  // Whole levels are plenty for strokes that stand out by tens of them, and a quarter of the memory.
-  const data = new Uint8Array(n);
-  for (let i = 0; i < n; i++) data[i] = luma.data[i]!;
   const radius = Math.max(1, Math.ceil(Math.min(width, height) / STROKE_DIVISOR));
-  const opened = dilate(erode(data, width, height, radius), width, height, radius);
-  const closed = erode(dilate(data, width, height, radius), width, height, radius);
+  const opened = strokes.opened(radius);
+  const closed = strokes.closed(radius);
   const lightStroke = new Uint8Array(n);
   const darkStroke = new Uint8Array(n);
   const light = new Uint8Array(n);
@@ -225,120 +240,4 @@ export function maskedGrid({ weighted, visible }: VisibleParts, columns: readonl
     known = next;
   }
   return grid;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Square-window minimum and maximum filters (erode exported for its test), separable, each 1-D
-// pass the van Herk / Gil-Werman way: block-wise running minima forwards and backwards, three
-// comparisons a pixel whatever the radius. The vertical pass runs over whole rows at once (cache-friendly). A maximum filter is
-// the minimum filter of the negated image.
-
-export function erode(data: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const span = 2 * radius + 1;
-  const across = new Uint8Array(data.length);
-  const length = width + 2 * radius;
-  const pad = new Uint8Array(length);
-  const forward = new Uint8Array(length);
-  const backward = new Uint8Array(length);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    // Padding repeats the end values: a minimum over a clipped window equals one over the padded window.
-    pad.fill(data[row]!, 0, radius);
-    pad.set(data.subarray(row, row + width), radius);
-    pad.fill(data[row + width - 1]!, radius + width);
-    runningMinima(pad, forward, backward, length, span);
-    for (let x = 0; x < width; x++) {
-      const a = backward[x]!;
-      const b = forward[x + span - 1]!;
-      across[row + x] = a < b ? a : b;
-    }
-  }
-  // Down the columns, a whole row at a time: the same block-wise minima, element by element.
-  const rows = height + 2 * radius;
-  const source = (p: number) => Math.min(height - 1, Math.max(0, p - radius)) * width;
-  const forwardRows = new Uint8Array(rows * width);
-  const backwardRows = new Uint8Array(rows * width);
-  for (let start = 0; start < rows; start += span) {
-    const end = Math.min(rows, start + span);
-    forwardRows.set(across.subarray(source(start), source(start) + width), start * width);
-    for (let p = start + 1; p < end; p++) minRows(forwardRows, (p - 1) * width, across, source(p), forwardRows, p * width, width);
-    backwardRows.set(across.subarray(source(end - 1), source(end - 1) + width), (end - 1) * width);
-    for (let p = end - 2; p >= start; p--) minRows(backwardRows, (p + 1) * width, across, source(p), backwardRows, p * width, width);
-  }
-  const out = across;
-  for (let y = 0; y < height; y++) {
-    const a = y * width;
-    const b = (y + span - 1) * width;
-    for (let x = 0; x < width; x++) {
-      const u = backwardRows[a + x]!;
-      const v = forwardRows[b + x]!;
-      out[a + x] = u < v ? u : v;
-    }
-  }
-  return out;
-}
-
-/** Minima from each `span`-block's start up to each element (forward) and down from its end (backward), along a line. */
-function runningMinima(src: Uint8Array, forward: Uint8Array, backward: Uint8Array, length: number, span: number): void {
-  for (let start = 0; start < length; start += span) {
-    const end = Math.min(length, start + span);
-    let low = src[start]!;
-    forward[start] = low;
-    for (let p = start + 1; p < end; p++) {
-      const v = src[p]!;
-      if (v < low) low = v;
-      forward[p] = low;
-    }
-    low = src[end - 1]!;
-    backward[end - 1] = low;
-    for (let p = end - 2; p >= start; p--) {
-      const v = src[p]!;
-      if (v < low) low = v;
-      backward[p] = low;
-    }
-  }
-}
-
-/** out[o..o+n) = min(a[i..i+n), b[j..j+n)). */
-function minRows(a: Uint8Array, i: number, b: Uint8Array, j: number, out: Uint8Array, o: number, n: number): void {
-  for (let x = 0; x < n; x++) {
-    const u = a[i + x]!;
-    const v = b[j + x]!;
-    out[o + x] = u < v ? u : v;
-  }
-}
-
-function dilate(data: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const inverted = new Uint8Array(data.length);
-  for (let i = 0; i < data.length; i++) inverted[i] = 255 - data[i]!;
-  const out = erode(inverted, width, height, radius);
-  for (let i = 0; i < out.length; i++) out[i] = 255 - out[i]!;
-  return out;
-}
-
-/** Binary dilation by a square of the given radius (a pixel is set when any within the square is). */
-function dilateBinary(flags: Uint8Array, width: number, height: number, radius: number): Uint8Array {
-  const across = new Uint8Array(flags.length);
-  for (let y = 0; y < height; y++) {
-    const row = y * width;
-    let last = -Infinity; // the last set pixel at or left of x + radius
-    for (let x = 0; x < width + radius; x++) {
-      if (x < width && flags[row + x]) last = x;
-      const at = x - radius;
-      if (at >= 0 && at < width) {
-        // set when a flag lies in [at - radius, at + radius]: the last one up to at + radius is close enough
-        across[row + at] = last >= at - radius ? 1 : 0;
-      }
-    }
-  }
-  const out = new Uint8Array(flags.length);
-  for (let x = 0; x < width; x++) {
-    let last = -Infinity;
-    for (let y = 0; y < height + radius; y++) {
-      if (y < height && across[y * width + x]) last = y;
-      const at = y - radius;
-      if (at >= 0 && at < height) out[at * width + x] = last >= at - radius ? 1 : 0;
-    }
-  }
-  return out;
 }

@@ -61,3 +61,37 @@ export function rgbaOf(luma: LumaImage): Uint8Array {
   }
   return out;
 }
+
+/**
+ * The picture under a faint watermark the way stock-photo sites draw one: rows of glyph-like
+ * strokes on a 30 degree slant over the whole picture, composited at `alpha` opacity in light
+ * (white) or dark (black) ink.
+ */
+export function faintlyMarked(clean: LumaImage, alpha: number, ink: 'light' | 'dark' = 'light'): LumaImage {
+  const { width, height } = clean;
+  const size = Math.round(Math.hypot(width, height) / 14);
+  const stroke = Math.max(2, Math.round(size / 9));
+  const cell = Math.round(size * 0.75);
+  const [cos, sin] = [Math.cos(Math.PI / 6), Math.sin(Math.PI / 6)];
+  const out = new Float32Array(clean.data);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // Position in the slanted text's frame: u along a row, v across the rows (a row of glyphs every 3 sizes).
+      const u = x * cos + y * sin + 4 * width;
+      const v = -x * sin + y * cos + 4 * height;
+      const inRow = v % (3 * size);
+      if (inRow >= size) continue;
+      const g = Math.floor(u / cell);
+      const across = u - g * cell;
+      if (across >= size * 0.5) continue;
+      const stem = across < stroke;
+      const top = g % 3 !== 1 && inRow < stroke;
+      const middle = g % 3 !== 2 && Math.abs(inRow - size / 2) < stroke / 2;
+      const bottom = g % 2 === 0 && inRow >= size - stroke;
+      if (!(stem || top || middle || bottom)) continue;
+      const i = y * width + x;
+      out[i] = ink === 'light' ? clean.data[i]! + alpha * (255 - clean.data[i]!) : clean.data[i]! * (1 - alpha);
+    }
+  }
+  return { data: out, width, height };
+}

@@ -30,9 +30,10 @@ export type MatchVariant = DihedralVariant | 'exact';
  * `region`: the content region inside a frame (borders, letterboxing, screenshot chrome);
  * `uncrop-N`: PDQ of the content re-expanded as the centre of an original cropped by N percent;
  * `upscale-N`: PDQ of a small image as if N times larger (a downscaled copy at its original's size);
- * `overlay`: PDQ with overlaid caption text (a watermark) left out.
+ * `overlay`: PDQ with overlaid caption text (a watermark) left out;
+ * `watermark`: PDQ with a faint watermark over the whole picture unblended.
  */
-export type ExtraQuerySource = 'region' | `uncrop-${number}` | `upscale-${number}` | 'overlay';
+export type ExtraQuerySource = 'region' | `uncrop-${number}` | `upscale-${number}` | 'overlay' | 'watermark';
 
 export interface ExtraQuery {
   source: ExtraQuerySource;

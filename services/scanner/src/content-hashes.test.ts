@@ -8,7 +8,7 @@ const rule: DetectionRule = {
   uncrop: [0.95],
   upscale: [2],
   overlay: false,
-  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 }, upscale: 29, overlay: { beyond: 0, max: 31 } },
+  extraMax: { region: { pdq: 24, blockhash: 0 }, uncrop: { beyond: 0, max: 20 }, upscale: 29, overlay: { beyond: 0, max: 31 }, watermark: { beyond: 0, max: 31 } },
   corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
   lowQualityPdqMax: 0,
 };
@@ -32,6 +32,7 @@ const hashes: StoredHashes = {
     { factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.03 },
     { factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.03 },
     { factor: 4, pdq: h('f'), pdqQuality: 30, textShare: 0.03 },
+    { factor: 1, pdq: h('1'), pdqQuality: 70, textShare: 0.11, unblended: true },
   ],
 };
 
@@ -95,9 +96,9 @@ describe('toScanQuery', () => {
     ]);
   });
 
-  it('queries the text-free PDQ as overlay, at the image’s size and the rule’s upscale factors', () => {
+  it('queries the text-free PDQ as overlay (watermark when unblended), at the image’s size and the rule’s upscale factors', () => {
     const only = { ...rule, region: false, uncrop: [], upscale: [], overlay: true };
-    expect(toScanQuery(hashes, only).extra).toEqual([{ source: 'overlay', pdq: h('d') }]);
+    expect(toScanQuery(hashes, only).extra).toEqual([{ source: 'overlay', pdq: h('d') }, { source: 'watermark', pdq: h('1') }]);
     // Factor 4's hash is below the quality floor (30): marked unstable.
     expect(toScanQuery(hashes, { ...only, upscale: [2, 4] }).extra).toEqual([
       { source: 'upscale-2', pdq: h('9') },
@@ -105,10 +106,13 @@ describe('toScanQuery', () => {
       { source: 'overlay', pdq: h('d') },
       { source: 'overlay', pdq: h('e') },
       { source: 'overlay', pdq: h('f'), unstable: true },
+      { source: 'watermark', pdq: h('1') },
     ]);
     expect(toScanQuery(hashes, { ...only, overlay: false }).extra).toBeUndefined();
     const stored = fromImageHashes({ mode: 'fast', sha256: h('0'), overlayFree: [{ factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.02 }] });
     expect(stored.overlayFree).toEqual([{ factor: 1, pdq: h('d'), pdqQuality: 80, textShare: 0.02 }]);
+    const unblended = fromImageHashes({ mode: 'fast', sha256: h('0'), overlayFree: [{ factor: 2, pdq: h('d'), pdqQuality: 80, textShare: 0.1, unblended: true }] });
+    expect(unblended.overlayFree).toEqual([{ factor: 2, pdq: h('d'), pdqQuality: 80, textShare: 0.1, unblended: true }]);
   });
 
   it('keeps the hashing library’s upscaled hashes', () => {
@@ -143,9 +147,11 @@ describe('derived hashes in content_hashes', () => {
           { factor: 0, pdq: h('d'), pdqQuality: 80, textShare: 0.1 },
           { factor: 1, pdq: h('d'), pdqQuality: 80 },
           { factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.1 },
+          { factor: 1, pdq: h('f'), pdqQuality: 80, textShare: 0.1, unblended: 'yes' },
+          { factor: 1, pdq: h('1'), pdqQuality: 80, textShare: 0.1, unblended: true },
         ],
       }),
-    ).toEqual({ overlayFree: [{ factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.1 }] });
+    ).toEqual({ overlayFree: [{ factor: 2, pdq: h('e'), pdqQuality: 80, textShare: 0.1 }, { factor: 1, pdq: h('1'), pdqQuality: 80, textShare: 0.1, unblended: true }] });
     expect(fromDerivedHashes({ uncropped: [{ kept: 0.9, upscale: 2.5, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }] })).toEqual({
       uncropped: [{ kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }],
     });

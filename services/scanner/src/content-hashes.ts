@@ -25,8 +25,11 @@ export interface StoredHashes {
   uncropped?: Array<{ kept: number; upscale?: number; pdq: string; pdqQuality: number }>;
   /** Downscale-compensated PDQ hashes of a small image (extra queries), by how many times larger it was hashed. */
   upscaled?: Array<{ factor: number; pdq: string; pdqQuality: number }>;
-  /** PDQ hashes with overlaid caption text (a watermark) left out (extra queries): at the image's own size (factor 1) and as if larger. */
-  overlayFree?: Array<{ factor: number; pdq: string; pdqQuality: number; textShare: number }>;
+  /**
+   * PDQ hashes with overlaid caption text (a watermark) left out (extra queries): at the image's own
+   * size (factor 1) and as if larger; `unblended`: with a faint watermark unblended too.
+   */
+  overlayFree?: Array<{ factor: number; pdq: string; pdqQuality: number; textShare: number; unblended?: true }>;
 }
 
 export interface RegionQueryHashes {
@@ -60,7 +63,7 @@ export function fromImageHashes(hashes: ImageHashes & { sha256: string }): Store
     }),
     ...(hashes.upscaled?.length && { upscaled: hashes.upscaled.map(({ factor, pdq, pdqQuality }) => ({ factor, pdq, pdqQuality })) }),
     ...(hashes.overlayFree?.length && {
-      overlayFree: hashes.overlayFree.map(({ factor, pdq, pdqQuality, textShare }) => ({ factor, pdq, pdqQuality, textShare })),
+      overlayFree: hashes.overlayFree.map(({ factor, pdq, pdqQuality, textShare, unblended }) => ({ factor, pdq, pdqQuality, textShare, ...(unblended && { unblended }) })),
     }),
   };
 }
@@ -101,10 +104,10 @@ export function toScanQuery(hashes: StoredHashes, rule: DetectionRule): QueryHas
     const view = rule.upscale.includes(factor) && pdqOf(pdq, pdqQuality);
     if (view) extra.push({ source: upscaleSource(factor), ...view });
   }
-  // Every scale of the text-free view queries as `overlay`: the text is what it undoes.
-  for (const { factor, pdq, pdqQuality } of rule.overlay ? (hashes.overlayFree ?? []) : []) {
+  // Every scale of the text-free view queries as `overlay`, or `watermark` with a faint watermark unblended: the text is what it undoes.
+  for (const { factor, pdq, pdqQuality, unblended } of rule.overlay ? (hashes.overlayFree ?? []) : []) {
     const view = (factor === 1 || rule.upscale.includes(factor)) && pdqOf(pdq, pdqQuality);
-    if (view) extra.push({ source: 'overlay', ...view });
+    if (view) extra.push({ source: unblended ? 'watermark' : 'overlay', ...view });
   }
   if (extra.length > 0) query.extra = extra;
   const { pdq, blockhash } = rule.corroboration;
@@ -215,10 +218,16 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
   }
   if (Array.isArray(overlayFree)) {
     const valid = overlayFree.filter(
-      (u): u is { factor: number; pdq: string; pdqQuality: number; textShare: number } =>
-        typeof u === 'object' && u !== null && (u.factor === 1 || factor(u.factor)) && hex(u.pdq) && quality(u.pdqQuality) && quality(u.textShare),
+      (u): u is { factor: number; pdq: string; pdqQuality: number; textShare: number; unblended?: true } =>
+        typeof u === 'object' &&
+        u !== null &&
+        (u.factor === 1 || factor(u.factor)) &&
+        hex(u.pdq) &&
+        quality(u.pdqQuality) &&
+        quality(u.textShare) &&
+        (u.unblended === undefined || u.unblended === true),
     );
-    if (valid.length > 0) out.overlayFree = valid.map(({ factor, pdq, pdqQuality, textShare }) => ({ factor, pdq, pdqQuality, textShare }));
+    if (valid.length > 0) out.overlayFree = valid.map(({ factor, pdq, pdqQuality, textShare, unblended }) => ({ factor, pdq, pdqQuality, textShare, ...(unblended && { unblended }) }));
   }
   return out;
 }

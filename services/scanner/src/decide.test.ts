@@ -72,7 +72,7 @@ describe('the fused detection rule', () => {
     uncrop: [0.95],
     upscale: [2],
     overlay: true,
-    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 }, upscale: 29, overlay: { beyond: 2, max: 30 } },
+    extraMax: { region: { pdq: 20, blockhash: 0 }, uncrop: { beyond: 0, max: 18 }, upscale: 29, overlay: { beyond: 2, max: 30 }, watermark: { beyond: 1, max: 32 } },
     corroboration: { pdq: 10, blockhash: 20, box: { pdq: 10, blockhash: 20 }, blockhashWeight: 0, weightedMax: -1 },
     lowQualityPdqMax: 2,
   };
@@ -149,6 +149,17 @@ describe('the fused detection rule', () => {
     // No blockhash of this view exists: a canonical blockhash near miss corroborates nothing through it.
     const near = pdq({ query: 'overlay', distance: 36, nearMiss: true });
     expect(applyRule([near, bh({ distance: 20, nearMiss: true })], rule)).toEqual([]);
+  });
+
+  it('counts an unblended PDQ (a faint watermark) under its own cap, a smaller step past the threshold than caption-free text', () => {
+    const unblended = pdq({ query: 'watermark', distance: 32, nearMiss: true });
+    expect(decide({ matches: [unblended], rule, unscannablePolicy: 'block' })).toMatchObject({ verdict: 'matched', decisive: unblended });
+    expect(decide({ matches: [pdq({ query: 'watermark', distance: 33, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // A stricter list: threshold 20 + 1.
+    expect(decide({ matches: [pdq({ query: 'watermark', distance: 21, threshold: 20, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('matched');
+    expect(decide({ matches: [pdq({ query: 'watermark', distance: 22, threshold: 20, nearMiss: true })], rule, unscannablePolicy: 'block' }).verdict).toBe('clean');
+    // Never paired, like the caption-free view.
+    expect(applyRule([pdq({ query: 'watermark', distance: 34, nearMiss: true }), bh({ distance: 3, nearMiss: true })], rule)).toEqual([]);
   });
 
   it('admits an unstable (low-quality) PDQ alone only near-exact, further out only corroborated', () => {

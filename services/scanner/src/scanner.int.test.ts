@@ -11,7 +11,7 @@ import { createEvent } from '@vigil/events';
 import { createHashPool } from '@vigil/hashing';
 import { ListRegistry, PgListStore, type ListManifest, type StoredEntry } from '@vigil/lists';
 import { FsObjectStore, quarantineKey } from '@vigil/storage';
-import { encode, naturalScene } from '@vigil/testkit';
+import { encode, naturalScene, type RawImage } from '@vigil/testkit';
 import { resolvePostgres } from '@vigil/testkit/services';
 import { createMetrics } from '@vigil/observability';
 import sharp from 'sharp';
@@ -236,7 +236,43 @@ describe.skipIf(!postgres.available)('scanner', () => {
     const { rows: [stored] } = await pool.query(`SELECT encode(compensated_pdq, 'hex') AS packed FROM content_hashes WHERE last_scan_id = $1`, [(scanned as { scanId: string }).scanId]);
     expect(stored.packed).toContain(uncropped);
   });
+
+  it('records an unblended hit (a faint watermark undone) a step past the list threshold, under its own cap', async () => {
+    const copy = await encode(faintlyWatermarked(await naturalScene(600, 450, 73), 0.3), 'jpeg', { quality: 92 });
+    const outcome = await hashPool.hash(copy, { mode: 'fast', overlay: true });
+    if (outcome.status !== 'hashed') throw new Error('test image did not hash');
+    const unblended = outcome.hashes.overlayFree?.find((u) => u.unblended && u.factor === 1)?.pdq;
+    if (!unblended) throw new Error('the faint watermark was not found');
+    // 32 bits from the unblended hash: within threshold 31 + 1, and far from the canonical hash.
+    await lists.putVersion(manifest('marked-pdq', 1, { dihedral: false }), [{ hash: flipBits(unblended, 32), externalId: 'W-1' }], []);
+    await registry.refresh();
+    const scanned = await scanStoredObject(deps, await upload(copy));
+    expect(scanned).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'marked-pdq', query: 'watermark', distance: 32, threshold: 31 } } });
+    const hits = (await pool.query('SELECT query, distance, threshold, corroborated FROM match_hits WHERE match_id = $1', [(scanned as { matchId: string }).matchId])).rows;
+    expect(hits).toEqual([{ query: 'watermark', distance: 32, threshold: 31, corroborated: false }]);
+  });
 });
+
+/** Rows of glyph-like strokes on a slant over the whole picture, white at `alpha` opacity (a stock-photo style watermark). */
+function faintlyWatermarked(image: RawImage, alpha: number): RawImage {
+  const { width, height, channels } = image;
+  const data = Uint8Array.from(image.data);
+  const size = Math.round(Math.hypot(width, height) / 14);
+  const stroke = Math.max(2, Math.round(size / 9));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const u = x * Math.cos(Math.PI / 6) + y * Math.sin(Math.PI / 6) + 4 * width;
+      const v = (-x * Math.sin(Math.PI / 6) + y * Math.cos(Math.PI / 6) + 4 * height) % (3 * size);
+      const across = u % Math.round(size * 0.75);
+      if (v >= size || across >= size * 0.5 || !(across < stroke || v < stroke || Math.abs(v - size / 2) < stroke / 2)) continue;
+      for (let c = 0; c < 3; c++) {
+        const p = (y * width + x) * channels + c;
+        data[p] = Math.round(data[p]! + alpha * (255 - data[p]!));
+      }
+    }
+  }
+  return { ...image, data };
+}
 
 /** `hex` with its first `n` bits flipped. */
 function flipBits(hex: string, n: number): string {

@@ -32,8 +32,8 @@ export interface RetroVerdict {
  * radii. The canonical hashes, their variants and the views that count within the threshold: the
  * list threshold, plus the near-miss margin when `pairing` (a hit past the threshold counts only
  * corroborated, by a hit of the other perceptual algorithm on the same entry id, so only when
- * another list shares entry ids with the delta). Crop-compensated and text-free views (PDQ): their
- * cap past the threshold, within the radius a scan searches; they never pair.
+ * another list shares entry ids with the delta). Crop-compensated, text-free and unblended views
+ * (PDQ): their cap past the threshold, within the radius a scan searches; they never pair.
  */
 export function joinRadii(rule: DetectionRule, head: Pick<ListHead, 'algorithm' | 'threshold'>, pairing: boolean): { radius: number; compensatedRadius: number } {
   if (head.algorithm !== 'pdq' && head.algorithm !== 'blockhash') return { radius: 0, compensatedRadius: 0 };
@@ -43,6 +43,7 @@ export function joinRadii(rule: DetectionRule, head: Pick<ListHead, 'algorithm' 
   const compensated = Math.max(
     rule.uncrop.length > 0 ? compensationCap(head.threshold, rule.extraMax.uncrop) : 0,
     rule.overlay ? compensationCap(head.threshold, rule.extraMax.overlay) : 0,
+    rule.overlay ? compensationCap(head.threshold, rule.extraMax.watermark) : 0,
   );
   return { radius, compensatedRadius: Math.max(radius, Math.min(compensated, head.threshold + margin)) };
 }

@@ -67,7 +67,7 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
   });
 
   it('finds stored content through its derived views under their caps, as a scan would, and stores which view matched', async () => {
-    const [region, crop, cropFar, text, small] = [randomHash(), randomHash(), randomHash(), randomHash(), randomHash()];
+    const [region, crop, cropFar, text, small, faint, faintFar] = [randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash()];
     const view = (pdq: string, extra: object = {}) => ({ pdq, pdqQuality: 80, ...extra });
     await storeContent(pool, { key: 'v/framed.jpg', pdq: randomHash(), derived: { region: view(flip(region, 6)) } });
     // Crop compensation counts alone up to threshold + 5 (36): 34 bits in, 38 out.
@@ -75,15 +75,19 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
     await storeContent(pool, { key: 'v/cropped-far.jpg', pdq: randomHash(), derived: { uncropped: [view(flip(cropFar, 38), { kept: 0.9 })] } });
     await storeContent(pool, { key: 'v/watermarked.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(text, 8), { factor: 1, textShare: 0.04 })] } });
     await storeContent(pool, { key: 'v/small.jpg', pdq: randomHash(), derived: { upscaled: [view(flip(small, 4), { factor: 2 })] } });
-    const v = await putList(pool, 'retro-views', [region, crop, cropFar, text, small].map((hash, i) => ({ hash, externalId: `V-${i}` })));
-    // The join finds all five within 41 bits; the decision keeps four, and only those are candidates.
-    expect(await runRetroMatch({ pool }, { listId: 'retro-views', ...v })).toMatchObject({ added: 5, candidates: 4, matched: 4 });
+    // A faint watermark unblended counts alone up to threshold + 1 (32): 32 bits in, 34 out.
+    await storeContent(pool, { key: 'v/faint.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(faint, 32), { factor: 1, textShare: 0.1, unblended: true })] } });
+    await storeContent(pool, { key: 'v/faint-far.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(faintFar, 34), { factor: 1, textShare: 0.1, unblended: true })] } });
+    const v = await putList(pool, 'retro-views', [region, crop, cropFar, text, small, faint, faintFar].map((hash, i) => ({ hash, externalId: `V-${i}` })));
+    // The join finds all seven within 41 bits; the decision keeps five, and only those are candidates.
+    expect(await runRetroMatch({ pool }, { listId: 'retro-views', ...v })).toMatchObject({ added: 7, candidates: 5, matched: 5 });
     const { rows } = await pool.query(
       `SELECT m.object_key, h.entry_id, h.query, h.distance, h.corroborated FROM matches m JOIN match_hits h ON h.match_id = m.id
         WHERE h.list_id = 'retro-views' ORDER BY m.object_key`,
     );
     expect(rows).toEqual([
       { object_key: 'v/cropped.jpg', entry_id: 'V-1', query: 'uncrop-10', distance: 34, corroborated: false },
+      { object_key: 'v/faint.jpg', entry_id: 'V-5', query: 'watermark', distance: 32, corroborated: false },
       { object_key: 'v/framed.jpg', entry_id: 'V-0', query: 'region', distance: 6, corroborated: false },
       { object_key: 'v/small.jpg', entry_id: 'V-4', query: 'upscale-2', distance: 4, corroborated: false },
       { object_key: 'v/watermarked.jpg', entry_id: 'V-3', query: 'overlay', distance: 8, corroborated: false },
