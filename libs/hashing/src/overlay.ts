@@ -80,19 +80,27 @@ export function overlayFreePdq(luma: LumaImage, sourceWidth: number, sourceHeigh
   const mask = findOverlayText(work, strokes);
   const faint = unblendFaintWatermark(work, strokes);
   if (!mask && !faint) return [];
-  const text = mask?.text ?? new Uint8Array(work.width * work.height);
   const factors = [1, ...upscale.filter((factor) => factor > 1 && Math.max(sourceWidth, sourceHeight) * factor <= UPSCALE_MAX_SIDE)];
+  const taps = factors.map((factor) => ({
+    factor,
+    columns: upscaledTaps(work.width, Math.round(sourceWidth * factor)),
+    rows: upscaledTaps(work.height, Math.round(sourceHeight * factor)),
+  }));
   // The caption-free view, and apart from it the unblended one (captions left out of it too):
   // the unblending reaches pixels a caption-only copy never changed, so it gets its own query.
+  // Without captions the unblended picture is sampled as it is (nothing to leave out).
+  const sampler = (image: LumaImage): ((columns: readonly Taps[], rows: readonly Taps[]) => Float32Array | undefined) => {
+    if (!mask) return (columns, rows) => sampleTaps(image, columns, rows);
+    const parts = visibleParts(image, mask.text);
+    return (columns, rows) => maskedGrid(parts, columns, rows);
+  };
   const views = [
-    ...(mask ? [{ parts: visibleParts(work, text), textShare: mask.share, unblended: false }] : []),
-    ...(faint ? [{ parts: visibleParts(faint.image, text), textShare: Math.min(1, (mask?.share ?? 0) + faint.share), unblended: true }] : []),
+    ...(mask ? [{ sample: sampler(work), textShare: mask.share, unblended: false }] : []),
+    ...(faint ? [{ sample: sampler(faint.image), textShare: Math.min(1, (mask?.share ?? 0) + faint.share), unblended: true }] : []),
   ];
-  return views.flatMap(({ parts, textShare, unblended }) =>
-    factors.flatMap((factor) => {
-      const columns = upscaledTaps(work.width, Math.round(sourceWidth * factor));
-      const rows = upscaledTaps(work.height, Math.round(sourceHeight * factor));
-      const grid = maskedGrid(parts, columns, rows);
+  return views.flatMap(({ sample, textShare, unblended }) =>
+    taps.flatMap(({ factor, columns, rows }) => {
+      const grid = sample(columns, rows);
       if (!grid) return [];
       const { hash, quality } = pdqFromGrid(grid);
       return [{ factor, pdq: hash, pdqQuality: quality, textShare, ...(unblended && { unblended }) }];
