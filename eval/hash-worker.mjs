@@ -11,13 +11,9 @@ import { parentPort } from 'node:worker_threads';
 import sharp from 'sharp';
 import { createImageHasher, createSharpDecoder, findContentRegions, hashRegion, lumaFromPixels, overlayFreePdq, uncroppedPdq, upscaledPdq } from '@vigil/hashing';
 
+import { UNCROP_KEPT, UPSCALE_FACTORS, VIEW_UPSCALE } from './views.mjs';
+
 sharp.concurrency(1);
-/** Crop compensation computed for every image; the decision uses the shares it is configured with. */
-const UNCROP_KEPT = [0.95, 0.9, 0.8];
-/** Downscale compensation computed for every small enough image; likewise. */
-const UPSCALE_FACTORS = [2, 3, 4];
-/** The scales the crop-compensated and text-free views are also hashed at (as the scanner's rule asks). */
-const VIEW_UPSCALE = [2, 4];
 const decode = createSharpDecoder();
 let decoded = null;
 let decodeMs = 0;

@@ -18,8 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { UPSCALE_MAX_SIDE } from '@vigil/hashing';
 import { hammingDistance256, ListMatcher } from '@vigil/matching';
-import { compensationCap, DEFAULT_DETECTION_RULE, decide, fromImageHashes, toScanQuery } from '@vigil/scanner';
+import { compensationCap, decide, fromImageHashes, loadDetectionRule, ruleChanges, toScanQuery } from '@vigil/scanner';
 import { loadFeatures } from './features.mjs';
+import { unevaluable } from './views.mjs';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const repo = resolve(here, '..');
@@ -32,10 +33,12 @@ const { values } = parseArgs({
     python: { type: 'string', default: '/usr/bin/python3' },
     'pdq-threshold': { type: 'string', default: '31' },
     'blockhash-threshold': { type: 'string', default: '2' },
+    // A candidate rule (the JSON VIGIL_DETECTION_RULE takes): measure it here before running it.
+    rule: { type: 'string' },
   },
 });
 if (!values.corpus) {
-  console.error('usage: npm run eval -- --corpus DIR [--out FILE] [--cache DIR]   (build DIR with ../shared/corpus/README.md)');
+  console.error('usage: npm run eval -- --corpus DIR [--out FILE] [--cache DIR] [--rule FILE]   (build DIR with ../shared/corpus/README.md)');
   process.exit(2);
 }
 const log = (line) => console.error(line);
@@ -52,7 +55,13 @@ const LISTS = [
   { id: 'known-pdq', version: 1, algorithm: 'pdq', threshold: Number(values['pdq-threshold']), action: 'quarantine', dihedral: true },
   { id: 'known-blockhash', version: 1, algorithm: 'blockhash', threshold: Number(values['blockhash-threshold']), action: 'quarantine', dihedral: false },
 ];
-const rule = DEFAULT_DETECTION_RULE;
+const detection = loadDetectionRule(values.rule, (path) => readFileSync(path, 'utf8'));
+const rule = detection.rule;
+const notCached = unevaluable(rule);
+if (notCached) {
+  console.error(`--rule ${values.rule}: cannot be evaluated: ${notCached}`);
+  process.exit(2);
+}
 const matchers = LISTS.map((descriptor) => {
   const matcher = new ListMatcher(descriptor, manifest.known.length);
   matcher.add(manifest.known.flatMap((record) => {
@@ -216,7 +225,7 @@ function renderReport() {
     '## Operating point',
     '',
     `- Lists: \`known-pdq\` (PDQ, threshold ${LISTS[0].threshold}, dihedral on) and \`known-blockhash\` (blockhash, threshold ${LISTS[1].threshold}), one entry per original, external id = original id.`,
-    `- Rule (\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors, within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most; apart from it, PDQ with a faint watermark unblended, within the list threshold + ${rule.extraMax.watermark.beyond}, ${rule.extraMax.watermark.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); PDQ below quality 50 (canonical or a view's) alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated where its view pairs.`,
+    `- Rule (${ruleName()}): content region ${rule.region ? 'on' : 'off'} (PDQ alone within ${rule.extraMax.region.pdq}, blockhash alone within ${rule.extraMax.region.blockhash}); crop compensation for kept shares ${JSON.stringify(rule.uncrop)} (PDQ within the list threshold + ${rule.extraMax.uncrop.beyond}, ${rule.extraMax.uncrop.max} at most); downscale compensation for images up to ${UPSCALE_MAX_SIDE} px a side once upscaled, factors ${JSON.stringify(rule.upscale)} (PDQ alone within ${rule.extraMax.upscale}, beyond that paired with the canonical blockhash); overlay compensation ${rule.overlay ? 'on' : 'off'} (PDQ with overlaid caption text left out, at the image's size and the downscale factors, within the list threshold + ${rule.extraMax.overlay.beyond}, ${rule.extraMax.overlay.max} at most; apart from it, PDQ with a faint watermark unblended, within the list threshold + ${rule.extraMax.watermark.beyond}, ${rule.extraMax.watermark.max} at most); corroborated near misses (same entry and query, both algorithms) when their excesses over the lists' thresholds lie within +${rule.corroboration.box.pdq} PDQ and +${rule.corroboration.box.blockhash} blockhash bits, or PDQ excess + ${rule.corroboration.blockhashWeight} x blockhash excess <= ${rule.corroboration.weightedMax} (PDQ excess up to ${rule.corroboration.pdq}); PDQ below quality 50 (canonical or a view's) alone only within ${rule.lowQualityPdqMax}, beyond that only corroborated where its view pairs.`,
     `- **Distractors flagged: ${fp}/${n}**. In-scope mean recall **${fmt(fused.recall_macro_in_scope[0])}** (all transforms: ${fmt(fused.recall_macro[0])}).`,
     `- For comparison, plain hashes scored alone: PDQ at its largest zero-FP threshold t=${pdqZero.threshold}: in-scope ${fmt(pdqZero.recall_macro_in_scope)}; PDQ t=31: ${fmt(plain.pdq.recall_macro_in_scope[31])} with ${plain.pdq.fp_count[31]} flagged; blockhash zero-FP t=${bhZero.threshold}: ${fmt(bhZero.recall_macro_in_scope)}.`,
     '',
@@ -318,3 +327,11 @@ function timings() {
 
 writeFileSync(resolve(values.out), renderReport());
 log(`report: ${relative(process.cwd(), resolve(values.out))}`);
+
+/** Which rule the report measured: the default, or a candidate with what it changes. */
+function ruleName() {
+  if (detection.source === 'default') return `\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts, ${detection.fingerprint}`;
+  const changes = Object.entries(ruleChanges(rule)).map(([path, value]) => `${path} = ${JSON.stringify(value)}`);
+  return `${detection.fingerprint} from ${detection.source}, the default with ${changes.length > 0 ? changes.join(', ') : 'no change'}`;
+}
+

@@ -18,6 +18,15 @@ export const ALGORITHMS = ['pdq', 'blockhash', 'sha256', 'sha1', 'md5'] as const
 /** Algorithm ids are storage keys: lowercase, stable, never renamed. */
 export type Algorithm = (typeof ALGORITHMS)[number];
 
+/**
+ * The version of the scanner's hashing of content: its fast-mode hashes and the derived views
+ * (framing, crop, downscale and overlay compensation). Bump it whenever the same bytes would hash
+ * differently or a view finds something new (as the faint-watermark view did): hashes stored
+ * under an older version are then recomputed the next time the content is seen (a rescan
+ * included), instead of answering with hashes that lack the change.
+ */
+export const HASHING_VERSION = 1;
+
 export interface HashRequest {
   algorithms?: readonly Algorithm[];
   mode?: HashMode;

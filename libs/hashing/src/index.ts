@@ -24,6 +24,7 @@ export { formatBits256, hammingDistanceHex, isHex256, type Hex256 } from './hash
 export {
   ALGORITHMS,
   createImageHasher,
+  HASHING_VERSION,
   hashRegion,
   regionHashes,
   type Algorithm,

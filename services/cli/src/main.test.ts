@@ -3,13 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encode, naturalScene, pngWithDeclaredSize } from '@vigil/testkit';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { EXIT_OK, EXIT_USAGE, main } from './main.ts';
+import { EXIT_FAILED, EXIT_OK, EXIT_USAGE, main } from './main.ts';
 
 async function run(...args: string[]) {
+  return runWith({}, ...args);
+}
+
+async function runWith(env: NodeJS.ProcessEnv, ...args: string[]) {
   let stdout = '';
   let stderr = '';
   const progress = { total: -1, ticks: 0, stopped: false };
-  const code = await main(['node', 'vigil', ...args], { VIGIL_HASH_THREADS: '2' }, {
+  const code = await main(['node', 'vigil', ...args], { VIGIL_HASH_THREADS: '2', ...env }, {
     write: (text) => void (stdout += text),
     writeError: (text) => void (stderr += text),
     progress: (total) => {
@@ -103,6 +107,34 @@ describe('vigil hash', () => {
     const result = await run(...args);
     expect(result.code).toBe(EXIT_USAGE);
     expect(result.stderr).toContain(message);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('vigil rule', () => {
+  it('prints the default rule and says it is the measured one', async () => {
+    const result = await run('rule');
+    expect(result.code).toBe(EXIT_OK);
+    expect(result.stdout).toMatch(/^detection rule r-[0-9a-f]{12} \(the default\)\nthe default, as measured in docs\/detection-quality\.md\n\{/);
+    expect(JSON.parse(result.stdout.slice(result.stdout.indexOf('{')))).toMatchObject({ region: true, overlay: true, lowQualityPdqMax: 16 });
+  });
+
+  it('shows what a rule file changes, with a fingerprint of its own', async () => {
+    const file = join(dir, 'rule.json');
+    await writeFile(file, JSON.stringify({ overlay: false, extraMax: { watermark: { max: 31 } } }));
+    const text = await runWith({ VIGIL_DETECTION_RULE: file }, 'rule');
+    expect(text.code).toBe(EXIT_OK);
+    expect(text.stdout).toContain(`(from ${file})\ndiffers from the default`);
+    expect(text.stdout).toContain('  overlay: false\n  extraMax.watermark.max: 31\n');
+    const json = (await runWith({ VIGIL_DETECTION_RULE: file }, 'rule', '--json')).lines()[0]!;
+    expect(json).toMatchObject({ source: file, changes: { overlay: false, 'extraMax.watermark.max': 31 }, rule: { overlay: false, extraMax: { watermark: { beyond: 1, max: 31 } } } });
+    expect(json.fingerprint).not.toBe((await run('rule', '--json')).lines()[0]!.fingerprint);
+  });
+
+  it('refuses a rule it cannot honour, saying why', async () => {
+    const result = await runWith({ VIGIL_DETECTION_RULE: '{"uncrop": [0.955]}' }, 'rule');
+    expect(result.code).toBe(EXIT_FAILED);
+    expect(result.stderr).toContain('VIGIL_DETECTION_RULE: detection rule: uncrop.0: a kept share is a whole percentage');
     expect(result.stdout).toBe('');
   });
 });

@@ -13,6 +13,7 @@ import { DEFAULT_THRESHOLDS, diffList, importList } from './commands/lists.ts';
 import { createLookup } from './commands/lookup.ts';
 import { runScan, type ScanLine, type ScanSummary } from './commands/scan.ts';
 import { runRescanCommand } from './commands/rescan.ts';
+import { ruleChanges } from '@vigil/scanner';
 import { decideSuspension, keepFlagged, listFlags, listSuspensions, processListUpdate, retroMatchesOf, ReviewError, SourceError, syncSource } from '@vigil/hashlists';
 import { sourceFor } from './commands/sync.ts';
 import { registerEvidenceCommands } from './commands/evidence.ts';
@@ -194,7 +195,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           return;
         }
         const log = createLogger({ service: 'vigil-lists', level: env.VIGIL_LOG_LEVEL ?? 'error' });
-        const update = await processListUpdate({ pool, logger: log, wideMaxDelta: config.retroWideMaxDelta }, { listId: options.name, version: version.version, previousVersion: previous });
+        const update = await processListUpdate({ pool, logger: log, wideMaxDelta: config.retroWideMaxDelta, rule: config.detection.rule }, { listId: options.name, version: version.version, previousVersion: previous });
         const matches = await retroMatchesOf(pool, options.name, version.version);
         if (options.json) {
           for (const m of matches) io.write(`${JSON.stringify({ object: m.object, list: m.list, version: m.version, distance: m.distance })}\n`);
@@ -267,7 +268,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           return fail(`${source.kind}: ${err.message}${err.retriable ? ' (retry later)' : ''}`);
         }
         for (const v of versions) {
-          const retro = config.kafka ? null : (await processListUpdate({ pool, wideMaxDelta: config.retroWideMaxDelta }, { listId: name, version: v.version, previousVersion: v.version > 1 ? v.version - 1 : null })).retro;
+          const retro = config.kafka ? null : (await processListUpdate({ pool, wideMaxDelta: config.retroWideMaxDelta, rule: config.detection.rule }, { listId: name, version: v.version, previousVersion: v.version > 1 ? v.version - 1 : null })).retro;
           if (options.json) io.write(`${JSON.stringify({ ...v, ...(retro && { retroMatched: retro.matched }) })}\n`);
           else io.write(`list ${name} version ${v.version} from ${v.label}: ${v.entries} entries (+${v.added} -${v.removed}, ${v.changed} changed)${retro ? `; retro-match: ${retro.matched} stored object(s) matched` : ''}\n`);
         }
@@ -316,7 +317,7 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
           io.write(`suspension ${id} ${options.reinstate ? 'reinstated' : 'confirmed'}\n`);
           if (options.reinstate && !config.kafka) {
             const { retro } = await processListUpdate(
-              { pool, wideMaxDelta: config.retroWideMaxDelta },
+              { pool, wideMaxDelta: config.retroWideMaxDelta, rule: config.detection.rule },
               { listId: decided.listId, version: decided.listVersion, previousVersion: decided.listVersion > 1 ? decided.listVersion - 1 : null },
             );
             io.write(`retro-match: ${retro.matched} stored object(s) matched ${decided.listId} version ${decided.listVersion} in all\n`);
@@ -499,6 +500,26 @@ function createProgram(env: NodeJS.ProcessEnv, io: CliIo, result: { exitCode: nu
         else if ('error' in line) io.write(`${query}  error: ${line.error}\n`);
         else io.write(`${query}  ${line.matches.length} match(es)${line.matches.map((m) => `\n  distance ${m.distance}  id ${m.id ?? '(none)'}`).join('')}\n`);
       }
+    });
+
+  program
+    .command('rule')
+    .description('check and print the detection rule in effect: VIGIL_DETECTION_RULE (a JSON file, or the JSON) over the default')
+    .option('--json', 'one JSON object: {"fingerprint","source","changes","rule"}')
+    .action((options: { json?: boolean }) => {
+      let detection;
+      try {
+        ({ detection } = loadRuntimeConfig(env));
+      } catch (err) {
+        return fail((err as Error).message);
+      }
+      const changes = ruleChanges(detection.rule);
+      const { fingerprint, source, rule } = detection;
+      if (options.json) return io.write(`${JSON.stringify({ fingerprint, source, changes, rule })}\n`);
+      const changed = Object.entries(changes).map(([path, value]) => `  ${path}: ${JSON.stringify(value)}\n`).join('');
+      io.write(`detection rule ${fingerprint} (${source === 'default' ? 'the default' : `from ${source}`})\n`);
+      io.write(changed ? `differs from the default (measured in docs/detection-quality.md; re-measure with npm run eval -- --rule FILE):\n${changed}` : 'the default, as measured in docs/detection-quality.md\n');
+      io.write(`${JSON.stringify(rule, null, 2)}\n`);
     });
 
   const operator = {

@@ -5,6 +5,7 @@
 
 import { done, retry, type Bus, type Handler, type Subscription } from '@vigil/bus';
 import { claimInbox, silentLogger, withTransaction, type Logger, type Pool } from '@vigil/db';
+import type { DetectionRule } from '@vigil/scanner';
 import type { BreakerPolicy } from './retro/breaker.ts';
 import { runRetroMatch, type RetroSummary } from './retro/retro-match.ts';
 import { flagWithdrawn, type FlagOutcome } from './tombstones.ts';
@@ -19,6 +20,8 @@ export interface RetroServiceDeps {
   pageSize?: number;
   /** Largest delta joined past the list threshold (RetroDeps.wideMaxDelta). */
   wideMaxDelta?: number;
+  /** The scanners' detection rule (RetroDeps.rule): the same setting, so a list update finds what a scan would. */
+  rule?: DetectionRule;
   /** Retro matches and last runs by list, and vigil_matches_total with trigger `retro` (VigilMetrics fits). */
   metrics?: RetroMetrics;
 }
@@ -54,6 +57,7 @@ export async function processListUpdate(
     {
       pool: deps.pool, ...(deps.logger && { logger: deps.logger }), ...(deps.breaker && { breaker: deps.breaker }), ...(deps.pageSize && { pageSize: deps.pageSize }),
       ...(deps.wideMaxDelta !== undefined && { wideMaxDelta: deps.wideMaxDelta }),
+      ...(deps.rule && { rule: deps.rule }),
     },
     update,
   );

@@ -1,6 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { derivedHashes, fromDerivedHashes, fromImageHashes, toQuery, toScanQuery, uncropSource, upscaleSource, type StoredHashes } from './content-hashes.ts';
-import type { DetectionRule } from './decide.ts';
+import { HASHING_VERSION } from '@vigil/hashing';
+import type { Pool } from '@vigil/db';
+import {
+  ContentHashCache,
+  coversViews,
+  derivedHashes,
+  fromDerivedHashes,
+  fromImageHashes,
+  toQuery,
+  toScanQuery,
+  uncropSource,
+  upscaleSource,
+  viewsFor,
+  type StoredHashes,
+} from './content-hashes.ts';
+import { DEFAULT_DETECTION_RULE, type DetectionRule } from './decide.ts';
 
 const h = (c: string) => c.repeat(64);
 const rule: DetectionRule = {
@@ -155,5 +169,56 @@ describe('derived hashes in content_hashes', () => {
     expect(fromDerivedHashes({ uncropped: [{ kept: 0.9, upscale: 2.5, pdq: h('5'), pdqQuality: 70 }, { kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }] })).toEqual({
       uncropped: [{ kept: 0.9, upscale: 2, pdq: h('5'), pdqQuality: 70 }],
     });
+  });
+});
+
+describe('which views stored hashes were computed for', () => {
+  const all = viewsFor(DEFAULT_DETECTION_RULE);
+
+  it('names the rule’s views and the hashing version', () => {
+    expect(all).toEqual({ version: HASHING_VERSION, region: true, uncrop: [0.95, 0.9, 0.8], upscale: [2, 4], overlay: true });
+    expect(viewsFor(rule)).toEqual({ version: HASHING_VERSION, region: true, uncrop: [0.95], upscale: [2], overlay: false });
+  });
+
+  it('answers a scan only from hashes computed for every view it queries, under the same hashing version', () => {
+    expect(coversViews(all, all)).toBe(true);
+    expect(coversViews(all, viewsFor(rule))).toBe(true);
+    expect(coversViews(viewsFor(rule), all)).toBe(false);
+    expect(coversViews({ ...all, overlay: false }, all)).toBe(false);
+    expect(coversViews({ ...all, region: false }, all)).toBe(false);
+    expect(coversViews({ ...all, uncrop: [0.95, 0.9] }, all)).toBe(false);
+    expect(coversViews({ ...all, upscale: [2, 3] }, all)).toBe(false);
+    expect(coversViews({ ...all, version: HASHING_VERSION - 1 }, all)).toBe(false);
+    expect(coversViews(undefined, all)).toBe(false);
+    // A rule that queries nothing derived is still answered only by hashes of its version.
+    const none = { version: HASHING_VERSION, region: false, uncrop: [], upscale: [], overlay: false };
+    expect(coversViews(none, none)).toBe(true);
+    expect(coversViews(undefined, none)).toBe(false);
+  });
+
+  it('keeps the record with the derived hashes, even when no view found anything, and drops a malformed one', () => {
+    const bare: StoredHashes = { sha256: h('0'), pdq: h('1'), pdqQuality: 90, computed: all };
+    expect(fromDerivedHashes(JSON.parse(JSON.stringify(derivedHashes(bare))))).toEqual({ computed: all });
+    expect(fromDerivedHashes({ ...derivedHashes(hashes), computed: { ...all, uncrop: 'all' } })).not.toHaveProperty('computed');
+    expect(fromDerivedHashes({ computed: { ...all, version: '1' } })).toEqual({});
+  });
+
+  it('hashes computed for fewer views do not answer from memory or from the table', async () => {
+    const stored = derivedHashes({ ...hashes, computed: viewsFor(rule) });
+    const row = { sha1: null, md5: null, pdq: Buffer.from(h('1'), 'hex'), pdq_quality: 90, pdq_dihedral: null, blockhash: null, derived_hashes: stored };
+    let reads = 0;
+    const pool = { query: async () => (reads++, { rows: [row] }) } as unknown as Pool;
+    const cache = new ContentHashCache(pool);
+    expect(await cache.get(h('0'), all)).toBeNull();
+    expect(await cache.get(h('0'), viewsFor(rule))).toMatchObject({ pdq: h('1'), computed: viewsFor(rule) });
+    expect(reads).toBe(2);
+    // Now in memory: a narrower scan is answered there, a wider one goes back to the table (and is refused).
+    expect(await cache.get(h('0'), viewsFor(rule))).not.toBeNull();
+    expect(reads).toBe(2);
+    expect(await cache.get(h('0'), all)).toBeNull();
+    expect(reads).toBe(3);
+    cache.remember({ ...hashes, computed: all });
+    expect(await cache.get(h('0'), all)).toMatchObject({ computed: all });
+    expect(reads).toBe(3);
   });
 });

@@ -3,7 +3,7 @@
 // (same SHA-256) is answered from without decoding again. Pure conversions plus a bounded
 // in-memory layer over the table.
 
-import { DIHEDRAL_NAMES, PDQ_QUALITY_FLOOR, type DihedralName, type ImageHashes } from '@vigil/hashing';
+import { DIHEDRAL_NAMES, HASHING_VERSION, PDQ_QUALITY_FLOOR, type DihedralName, type ImageHashes } from '@vigil/hashing';
 import type { ExtraQuery, QueryHashes } from '@vigil/matching';
 import type { Pool } from '@vigil/db';
 import type { DetectionRule } from './decide.ts';
@@ -30,6 +30,37 @@ export interface StoredHashes {
    * size (factor 1) and as if larger; `unblended`: with a faint watermark unblended too.
    */
   overlayFree?: Array<{ factor: number; pdq: string; pdqQuality: number; textShare: number; unblended?: true }>;
+  /**
+   * Which views the hashing was asked for. A view can be absent because it found nothing (no
+   * frame, no caption) or because nobody asked: only this tells the two apart, so stored hashes
+   * answer a scan only when they were computed for every view its rule queries.
+   */
+  computed?: ComputedViews;
+}
+
+/** The derived views one hashing request computed, and the version of the hashing (HASHING_VERSION). */
+export interface ComputedViews {
+  version: number;
+  region: boolean;
+  uncrop: number[];
+  upscale: number[];
+  overlay: boolean;
+}
+
+/** The views a scan under `rule` queries: what the hashing pool is asked for. */
+export function viewsFor(rule: DetectionRule): ComputedViews {
+  return { version: HASHING_VERSION, region: rule.region, uncrop: [...rule.uncrop], upscale: [...rule.upscale], overlay: rule.overlay };
+}
+
+/** Whether hashes computed for `have` hold every view `need` queries (unknown `have`: no). */
+export function coversViews(have: ComputedViews | undefined, need: ComputedViews): boolean {
+  if (!have || have.version !== need.version) return false;
+  return (
+    (have.region || !need.region) &&
+    (have.overlay || !need.overlay) &&
+    need.uncrop.every((kept) => have.uncrop.includes(kept)) &&
+    need.upscale.every((factor) => have.upscale.includes(factor))
+  );
 }
 
 export interface RegionQueryHashes {
@@ -168,12 +199,13 @@ export function storedHashesOf(row: ContentHashesRow): StoredHashes {
   };
 }
 
-type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped' | 'upscaled' | 'overlayFree'>;
+type DerivedHashes = Pick<StoredHashes, 'region' | 'alternateRegion' | 'uncropped' | 'upscaled' | 'overlayFree' | 'computed'>;
 
-/** content_hashes.derived_hashes (migration 0009): the extra-query hashes, or null when there are none. */
+/** content_hashes.derived_hashes (migration 0009): the extra-query hashes and what was computed, or null when neither is known. */
 export function derivedHashes(hashes: StoredHashes): DerivedHashes | null {
-  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped && !hashes.upscaled && !hashes.overlayFree) return null;
+  if (!hashes.region && !hashes.alternateRegion && !hashes.uncropped && !hashes.upscaled && !hashes.overlayFree && !hashes.computed) return null;
   return {
+    ...(hashes.computed && { computed: hashes.computed }),
     ...(hashes.region && { region: hashes.region }),
     ...(hashes.alternateRegion && { alternateRegion: hashes.alternateRegion }),
     ...(hashes.uncropped && { uncropped: hashes.uncropped }),
@@ -185,7 +217,7 @@ export function derivedHashes(hashes: StoredHashes): DerivedHashes | null {
 /** The extra-query hashes read back from content_hashes.derived_hashes; anything malformed is left out. */
 export function fromDerivedHashes(value: unknown): DerivedHashes {
   if (typeof value !== 'object' || value === null) return {};
-  const { region, alternateRegion, uncropped, upscaled, overlayFree } = value as Record<string, unknown>;
+  const { region, alternateRegion, uncropped, upscaled, overlayFree, computed } = value as Record<string, unknown>;
   const hex = (v: unknown): v is string => typeof v === 'string' && /^[0-9a-f]{64}$/.test(v);
   const quality = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
   const factor = (v: unknown): v is number => Number.isInteger(v) && (v as number) > 1 && (v as number) < 10;
@@ -229,7 +261,18 @@ export function fromDerivedHashes(value: unknown): DerivedHashes {
     );
     if (valid.length > 0) out.overlayFree = valid.map(({ factor, pdq, pdqQuality, textShare, unblended }) => ({ factor, pdq, pdqQuality, textShare, ...(unblended && { unblended }) }));
   }
+  const views = computedViewsOf(computed);
+  if (views) out.computed = views;
   return out;
+}
+
+/** A stored `computed` record, or undefined when it is missing or malformed (the views then count as unknown). */
+function computedViewsOf(value: unknown): ComputedViews | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { version, region, uncrop, upscale, overlay } = value as Record<string, unknown>;
+  const numbers = (v: unknown): v is number[] => Array.isArray(v) && v.every((n) => typeof n === 'number' && Number.isFinite(n));
+  if (!Number.isInteger(version) || typeof region !== 'boolean' || typeof overlay !== 'boolean' || !numbers(uncrop) || !numbers(upscale)) return undefined;
+  return { version: version as number, region, uncrop: [...uncrop], upscale: [...upscale], overlay };
 }
 
 export function packDihedral(dihedral: Record<DihedralName, string> | undefined): Buffer | null {
@@ -246,6 +289,8 @@ export function unpackDihedral(pdq: string, packed: Buffer): Record<DihedralName
 /**
  * Hashes already computed for some bytes, by SHA-256: a bounded LRU in front of content_hashes.
  * Only perceptually hashed content is kept (an unscannable file is decoded again, cheaply refused).
+ * Hashes computed for fewer views than a scan needs (an older hashing version, a rule that asked
+ * for less) do not answer it: the content is hashed again, and the newer hashes replace them.
  */
 export class ContentHashCache {
   readonly #pool: Pool;
@@ -257,9 +302,11 @@ export class ContentHashCache {
     this.#capacity = capacity;
   }
 
-  async get(sha256: string): Promise<StoredHashes | null> {
+  /** Stored hashes of `sha256` computed for every view in `needs`, or null (never seen, or hashed for fewer views). */
+  async get(sha256: string, needs: ComputedViews): Promise<StoredHashes | null> {
+    const usable = (hashes: StoredHashes) => coversViews(hashes.computed, needs);
     const cached = this.#memory.get(sha256);
-    if (cached) {
+    if (cached && usable(cached)) {
       this.#memory.delete(sha256);
       this.#memory.set(sha256, cached);
       return cached;
@@ -275,6 +322,7 @@ export class ContentHashCache {
     const row = rows[0];
     if (!row) return null;
     const hashes = storedHashesOf({ ...row, sha256: Buffer.from(sha256, 'hex') });
+    if (!usable(hashes)) return null;
     this.remember(hashes);
     return hashes;
   }

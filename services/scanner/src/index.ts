@@ -4,12 +4,15 @@ export { createCheckCore, loadScanView, matchHitsJson, type CheckCoreDeps } from
 export { loadScannerConfig, ScannerConfig, unscannablePolicy } from './config.ts';
 export {
   ContentHashCache,
+  coversViews,
   fromImageHashes,
   storedHashesOf,
   toQuery,
   toScanQuery,
   uncropSource,
   upscaleSource,
+  viewsFor,
+  type ComputedViews,
   type ContentHashesRow,
   type StoredHashes,
 } from './content-hashes.ts';
@@ -25,6 +28,7 @@ export {
   type DetectionRule,
   type UnscannablePolicy,
 } from './decide.ts';
+export { detectionRuleFrom, DetectionRuleOverrides, loadDetectionRule, ruleChanges, ruleFingerprint, type LoadedDetectionRule } from './rule-config.ts';
 export { handleRescanRequested, handleUploadReceived } from './handlers.ts';
 export { createLaneScheduler, type Lane, type LaneScheduler } from './lane-scheduler.ts';
 export { newMatchId, newScanId, recordScan, type RecordOutcome, type ScanToRecord } from './record-scan.ts';

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import type { UnscannableReason } from '@vigil/hashing';
 import type { ListRegistry, ListVersionRef } from '@vigil/lists';
 import type { Match } from '@vigil/matching';
-import { toScanQuery, fromImageHashes, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
+import { toScanQuery, fromImageHashes, viewsFor, type ContentHashCache, type StoredHashes } from './content-hashes.ts';
 import { decide, DEFAULT_DETECTION_RULE, type Decision, type DetectionRule, type UnscannablePolicy } from './decide.ts';
 import type { Lane, LaneScheduler } from './lane-scheduler.ts';
 
@@ -41,7 +41,9 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
   const started = performance.now();
   const detection = scanner.detection ?? DEFAULT_DETECTION_RULE;
   const sha256 = createHash('sha256').update(bytes).digest('hex');
-  let hashes = await scanner.cache.get(sha256);
+  const views = viewsFor(detection);
+  // Stored hashes answer only when they hold every view this rule queries (else hashed again).
+  let hashes = await scanner.cache.get(sha256, views);
   const reused = hashes !== null;
   let unscannable: ContentScan['unscannable'];
   let decodeMs: number | undefined;
@@ -57,7 +59,7 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
     });
     decodeMs = outcome.timings?.decodeMs;
     if (outcome.status === 'hashed') {
-      hashes = fromImageHashes({ ...outcome.hashes, sha256 });
+      hashes = { ...fromImageHashes({ ...outcome.hashes, sha256 }), computed: views };
       scanner.cache.remember(hashes);
     } else {
       // The digests still identify the file: exact-hash lists (NCMEC MD5/SHA-1) match it anyway.

@@ -12,6 +12,7 @@ import { unscannablePolicy, type ScannerConfig } from './config.ts';
 import { ContentHashCache } from './content-hashes.ts';
 import { handleRescanRequested, handleUploadReceived } from './handlers.ts';
 import { createLaneScheduler } from './lane-scheduler.ts';
+import type { DetectionRule } from './decide.ts';
 import type { ContentScanner } from './scan-content.ts';
 import type { ScanMetrics } from './scan-metrics.ts';
 import type { ObjectScanDeps } from './scan-object.ts';
@@ -21,8 +22,9 @@ export const LIVE_CONSUMER = 'scanner';
 export const BULK_CONSUMER = 'scanner-bulk';
 
 /** The shared scanning core: one per process, used by the consumers and the gateway's check. */
-export function createContentScanner(pool: Pool, hashPool: HashPool, registry: ListRegistry): ContentScanner {
-  return { hasher: createLaneScheduler(hashPool), cache: new ContentHashCache(pool), registry };
+/** The scanning core over a hashing pool; `detection`: the operator's rule (DEFAULT_DETECTION_RULE when absent). */
+export function createContentScanner(pool: Pool, hashPool: HashPool, registry: ListRegistry, detection?: DetectionRule): ContentScanner {
+  return { hasher: createLaneScheduler(hashPool), cache: new ContentHashCache(pool), registry, ...(detection && { detection }) };
 }
 
 export interface ScannerServiceDeps {

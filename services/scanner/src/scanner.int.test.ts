@@ -19,6 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckCore } from './check-core.ts';
 import type { UnscannablePolicy } from './decide.ts';
 import { scanStoredObject, type ObjectScanDeps, type ObjectScanRequest } from './scan-object.ts';
+import { detectionRuleFrom } from './rule-config.ts';
 import { createContentScanner } from './scanner-service.ts';
 
 const postgres = await resolvePostgres('scanner integration tests');
@@ -44,6 +45,16 @@ describe.skipIf(!postgres.available)('scanner', () => {
     const outcome = await hashPool.hash(bytes, { mode: 'fast' });
     if (outcome.status !== 'hashed') throw new Error('test image did not hash');
     return outcome.hashes.pdq!;
+  }
+
+  /** A faintly watermarked scene and the PDQ of its unblended view (at its own size). */
+  async function faintCopy(seed: number): Promise<{ copy: Buffer; unblended: string }> {
+    const copy = await encode(faintlyWatermarked(await naturalScene(600, 450, seed), 0.3), 'jpeg', { quality: 92 });
+    const outcome = await hashPool.hash(copy, { mode: 'fast', overlay: true });
+    if (outcome.status !== 'hashed') throw new Error('test image did not hash');
+    const unblended = outcome.hashes.overlayFree?.find((u) => u.unblended && u.factor === 1)?.pdq;
+    if (!unblended) throw new Error('the faint watermark was not found');
+    return { copy, unblended };
   }
 
   let uploads = 0;
@@ -238,11 +249,7 @@ describe.skipIf(!postgres.available)('scanner', () => {
   });
 
   it('records an unblended hit (a faint watermark undone) a step past the list threshold, under its own cap', async () => {
-    const copy = await encode(faintlyWatermarked(await naturalScene(600, 450, 73), 0.3), 'jpeg', { quality: 92 });
-    const outcome = await hashPool.hash(copy, { mode: 'fast', overlay: true });
-    if (outcome.status !== 'hashed') throw new Error('test image did not hash');
-    const unblended = outcome.hashes.overlayFree?.find((u) => u.unblended && u.factor === 1)?.pdq;
-    if (!unblended) throw new Error('the faint watermark was not found');
+    const { copy, unblended } = await faintCopy(73);
     // 32 bits from the unblended hash: within threshold 31 + 1, and far from the canonical hash.
     await lists.putVersion(manifest('marked-pdq', 1, { dihedral: false }), [{ hash: flipBits(unblended, 32), externalId: 'W-1' }], []);
     await registry.refresh();
@@ -250,6 +257,37 @@ describe.skipIf(!postgres.available)('scanner', () => {
     expect(scanned).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'marked-pdq', query: 'watermark', distance: 32, threshold: 31 } } });
     const hits = (await pool.query('SELECT query, distance, threshold, corroborated FROM match_hits WHERE match_id = $1', [(scanned as { matchId: string }).matchId])).rows;
     expect(hits).toEqual([{ query: 'watermark', distance: 32, threshold: 31, corroborated: false }]);
+  });
+
+  it('hashes content again when its stored hashes lack a view the rule queries, and the newer hashes answer after that', async () => {
+    const { copy, unblended } = await faintCopy(77);
+    await lists.putVersion(manifest('late-pdq', 1, { dihedral: false }), [{ hash: flipBits(unblended, 32), externalId: 'L-1' }], []);
+    await registry.refresh();
+    const derived = async (scanId: string) => (await pool.query(`SELECT derived_hashes FROM content_hashes WHERE last_scan_id = $1`, [scanId])).rows[0]?.derived_hashes;
+
+    // First seen under a rule without overlay compensation: nothing to find, and the record says what was computed.
+    const narrow = { ...deps, scanner: createContentScanner(pool, hashPool, registry, detectionRuleFrom({ overlay: false })) };
+    const first = await scanStoredObject(narrow, await upload(copy));
+    expect(first).toMatchObject({ status: 'scanned', decision: { verdict: 'clean' }, content: { reused: false } });
+    expect(await derived((first as { scanId: string }).scanId)).toMatchObject({ computed: { overlay: false, region: true } });
+
+    // Under the default rule the same bytes are hashed again (not answered from the narrower hashes), and match.
+    const wide = { ...deps, scanner: createContentScanner(pool, hashPool, registry) };
+    const second = await scanStoredObject(wide, await upload(copy));
+    expect(second).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'late-pdq', query: 'watermark', distance: 32 } }, content: { reused: false } });
+    const record = await derived((second as { scanId: string }).scanId);
+    expect(record).toMatchObject({ computed: { overlay: true, uncrop: [0.95, 0.9, 0.8], upscale: [2, 4] } });
+    expect(record.overlayFree.some((v: { pdq: string; unblended?: boolean }) => v.unblended && v.pdq === unblended)).toBe(true);
+
+    // Now the stored hashes hold every view: a re-upload is answered from them, in memory or from the table.
+    const third = await scanStoredObject({ ...deps, scanner: createContentScanner(pool, hashPool, registry) }, await upload(copy));
+    expect(third).toMatchObject({ status: 'scanned', decision: { verdict: 'matched' }, content: { reused: true } });
+    expect(await scanStoredObject(narrow, await upload(copy))).toMatchObject({ content: { reused: true } });
+
+    // Hashes stored before the record existed (an older release) count as unknown views: hashed again once.
+    await pool.query(`UPDATE content_hashes SET derived_hashes = derived_hashes - 'computed' WHERE sha256 = decode($1, 'hex')`, [(third as { content: { hashes: { sha256: string } } }).content.hashes.sha256]);
+    const legacy = await scanStoredObject({ ...deps, scanner: createContentScanner(pool, hashPool, registry) }, await upload(copy));
+    expect(legacy).toMatchObject({ status: 'scanned', decision: { verdict: 'matched' }, content: { reused: false } });
   });
 });
 

@@ -1,3 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_DETECTION_RULE } from '@vigil/scanner';
 import { describe, expect, it } from 'vitest';
 import { loadRuntimeConfig } from './config.ts';
 
@@ -37,5 +41,19 @@ describe('metrics listener configuration', () => {
     expect(loadRuntimeConfig({}).retroWideMaxDelta).toBe(10_000);
     expect(loadRuntimeConfig({ VIGIL_RETRO_WIDE_MAX_DELTA: '0' }).retroWideMaxDelta).toBe(0);
     expect(() => loadRuntimeConfig({ VIGIL_RETRO_WIDE_MAX_DELTA: '-1' })).toThrow(/VIGIL_RETRO_WIDE_MAX_DELTA/);
+  });
+});
+
+describe('detection rule configuration', () => {
+  it('runs the default rule unless VIGIL_DETECTION_RULE names a file or holds the overrides', () => {
+    expect(loadRuntimeConfig({}).detection).toMatchObject({ rule: DEFAULT_DETECTION_RULE, source: 'default' });
+    const file = join(mkdtempSync(join(tmpdir(), 'vigil-rule-')), 'rule.json');
+    writeFileSync(file, JSON.stringify({ overlay: false, extraMax: { upscale: 27 } }));
+    expect(loadRuntimeConfig({ VIGIL_DETECTION_RULE: file }).detection).toMatchObject({ source: file, rule: { overlay: false, region: true, extraMax: { upscale: 27, uncrop: { beyond: 5 } } } });
+    expect(loadRuntimeConfig({ VIGIL_DETECTION_RULE: '{"region": false}' }).detection).toMatchObject({ source: 'inline', rule: { region: false } });
+  });
+  it('refuses a rule it cannot honour at boot, naming the variable', () => {
+    expect(() => loadRuntimeConfig({ VIGIL_DETECTION_RULE: '{"extraMax": {"upscale": 99}}' })).toThrow(/^configuration: VIGIL_DETECTION_RULE: detection rule: extraMax\.upscale/);
+    expect(() => loadRuntimeConfig({ VIGIL_DETECTION_RULE: '/nonexistent/rule.json' })).toThrow(/VIGIL_DETECTION_RULE: detection rule: cannot read/);
   });
 });

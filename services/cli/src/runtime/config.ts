@@ -2,8 +2,10 @@
 // S3_ENDPOINT and DATABASE_URL pick the distributed adapters; without them everything runs on
 // the embedded default under VIGIL_HOME. Only this module and main.ts read process.env.
 
+import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { loadDetectionRule, type LoadedDetectionRule } from '@vigil/scanner';
 import { z } from 'zod';
 
 const Env = z.object({
@@ -32,6 +34,8 @@ const Env = z.object({
   VIGIL_ACTIONER_CONCURRENCY: z.coerce.number().int().positive().default(4),
   // Largest list delta retro-matched past the list threshold (crop/text-free views to their cap, near misses).
   VIGIL_RETRO_WIDE_MAX_DELTA: z.coerce.number().int().min(0).default(10_000),
+  /** The detection rule's overrides: a JSON file's path, or the JSON itself (scanner, gateway and retro-matching read it). */
+  VIGIL_DETECTION_RULE: z.string().optional(),
   /** The metrics listener (GET /metrics): a port, `0` for any free one, or `off`. */
   VIGIL_METRICS_PORT: z.union([z.literal('off'), z.coerce.number().int().min(0).max(65535)]).default(9464),
   /** 127.0.0.1 by default; 0.0.0.0 in a container, so Prometheus can reach it. */
@@ -86,6 +90,8 @@ export interface RuntimeConfig {
   hashThreads?: number;
   /** Largest list delta the retro-match joins past the list threshold (VIGIL_RETRO_WIDE_MAX_DELTA). */
   retroWideMaxDelta: number;
+  /** The detection rule every scan and retro-match runs under (VIGIL_DETECTION_RULE over the default). */
+  detection: LoadedDetectionRule;
   logLevel: string;
   gateway: { host: string; port: number; tokens?: string };
   actionerConcurrency: number;
@@ -140,6 +146,7 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
     gateway: { host: e.VIGIL_GATEWAY_HOST, port: e.VIGIL_GATEWAY_PORT, ...(e.VIGIL_GATEWAY_TOKENS && { tokens: e.VIGIL_GATEWAY_TOKENS }) },
     actionerConcurrency: e.VIGIL_ACTIONER_CONCURRENCY,
     retroWideMaxDelta: e.VIGIL_RETRO_WIDE_MAX_DELTA,
+    detection: detectionRule(e.VIGIL_DETECTION_RULE),
     metrics: { host: e.VIGIL_METRICS_HOST, port: e.VIGIL_METRICS_PORT === 'off' ? null : e.VIGIL_METRICS_PORT },
     busRetentionMs: e.VIGIL_BUS_RETENTION_HOURS * 60 * 60 * 1000,
     evidence: { bucket: e.VIGIL_EVIDENCE_BUCKET, retentionDays: e.VIGIL_EVIDENCE_RETENTION_DAYS, expiryIntervalMs: e.VIGIL_EVIDENCE_EXPIRY_MINUTES * 60 * 1000 },
@@ -160,6 +167,15 @@ export function loadRuntimeConfig(env: NodeJS.ProcessEnv): RuntimeConfig {
       },
     },
   };
+}
+
+/** VIGIL_DETECTION_RULE's rule; its problems are named under the variable, like every other setting's. */
+function detectionRule(setting: string | undefined): LoadedDetectionRule {
+  try {
+    return loadDetectionRule(setting, (path) => readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new Error(`configuration: VIGIL_DETECTION_RULE: ${(err as Error).message}`);
+  }
 }
 
 /** The report sink: the outbox under VIGIL_HOME by default; the NCMEC API needs its credentials. */

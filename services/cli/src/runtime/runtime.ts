@@ -15,7 +15,7 @@ import { createHashPool, type HashPool } from '@vigil/hashing';
 import { ListRegistry, PgListStore } from '@vigil/lists';
 import { createCorpusLookup, createListsAdmin, startRetroService, startSourceSync } from '@vigil/hashlists';
 import { NcmecSink, OutboxSink, startReporter, type ReportSink } from '@vigil/reporter';
-import { createCheckCore, createContentScanner, loadScannerConfig, startScanner, unscannablePolicy, type ScannerService } from '@vigil/scanner';
+import { createCheckCore, createContentScanner, loadScannerConfig, ruleChanges, startScanner, unscannablePolicy, type ScannerService } from '@vigil/scanner';
 import { createMetrics, startMetricsServer, type VigilMetrics } from '@vigil/observability';
 import { FsObjectStore, S3ObjectStore, type ObjectStore } from '@vigil/storage';
 import type { RuntimeConfig } from './config.ts';
@@ -108,7 +108,7 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       const lists = registry;
       metrics.watchLists(() => lists.loaded());
       closers.push(() => lists.stop());
-      const scanner = createContentScanner(database.pool, hashPool, registry);
+      const scanner = createContentScanner(database.pool, hashPool, registry, config.detection.rule);
 
       if (roles.includes('scanner')) {
         const service: ScannerService = await startScanner({ bus, pool: database.pool, store, scanner, config: scannerConfig, logger: log.child({ component: 'scanner' }), metrics });
@@ -159,7 +159,7 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
     if (roles.includes('hashlists')) {
       // Retro-matching of each new list version, in its own consumer group: never reads an object.
       const retro: Subscription = await startRetroService({
-        bus, pool: database.pool, logger: log.child({ component: 'hashlists' }), metrics, wideMaxDelta: config.retroWideMaxDelta,
+        bus, pool: database.pool, logger: log.child({ component: 'hashlists' }), metrics, wideMaxDelta: config.retroWideMaxDelta, rule: config.detection.rule,
       });
       closers.push(() => retro.stop());
       // Lists kept current from their sources (VIGIL_LIST_SOURCES); each version written is retro-matched above.
@@ -169,7 +169,10 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
         closers.push(() => scheduler.stop());
       }
     }
-    log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl, metricsUrl }, 'vigil running');
+    const { fingerprint, source, rule } = config.detection;
+    log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl, metricsUrl, detectionRule: fingerprint }, 'vigil running');
+    // A changed rule moves the false-positive rate measured for the default (docs/detection-quality.md): say so once, with what changed.
+    if (source !== 'default') log.warn({ detectionRule: fingerprint, source, changes: ruleChanges(rule) }, 'detection rule differs from the default');
     return { database, bus, store, registry, gatewayUrl, localTokenFile, metrics, metricsUrl, close };
   } catch (err) {
     await close();

@@ -9,6 +9,8 @@ import type { Pool } from '@vigil/db';
 import { flip, openPool, postgres, putList, quarantineMatch, randomHash, storeContent } from '../../test/support.ts';
 import { decideSuspension, listFlags, listSuspensions, ReviewError } from '../review.ts';
 import { flagWithdrawn } from '../tombstones.ts';
+import { detectionRuleFrom } from '@vigil/scanner';
+import { processListUpdate } from '../retro-service.ts';
 import { retroMatchesOf, runRetroMatch } from './retro-match.ts';
 
 describe.skipIf(!postgres.available)('retro-matching', () => {
@@ -96,6 +98,20 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
       `SELECT event->'payload' AS p FROM outbox WHERE type = 'match.found.v1' AND event->'payload'->'object'->>'key' = 'v/framed.jpg'`,
     );
     expect(event.p.matches).toEqual([expect.objectContaining({ listId: 'retro-views', listVersion: 1, entryId: 'V-0', query: 'region', distance: 6 })]);
+  });
+
+  it('decides under the operator’s rule when given one (VIGIL_DETECTION_RULE), as the scanners do', async () => {
+    const [crop, text, faint] = [randomHash(), randomHash(), randomHash()];
+    const view = (pdq: string, extra: object = {}) => ({ pdq, pdqQuality: 80, ...extra });
+    await storeContent(pool, { key: 'r/cropped.jpg', pdq: randomHash(), derived: { uncropped: [view(flip(crop, 38), { kept: 0.9 })] } });
+    await storeContent(pool, { key: 'r/captioned.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(text, 8), { factor: 1, textShare: 0.04 })] } });
+    await storeContent(pool, { key: 'r/faint.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(faint, 20), { factor: 1, textShare: 0.1, unblended: true })] } });
+    const v = await putList(pool, 'retro-rule', [crop, text, faint].map((hash, i) => ({ hash, externalId: `R-${i}` })));
+    // Overlay compensation off, crop compensation two bits wider (38): the crop at 38 counts, the text-free views do not.
+    const rule = detectionRuleFrom({ overlay: false, extraMax: { uncrop: { beyond: 7, max: 38 } } });
+    const { retro } = await processListUpdate({ pool, rule }, { listId: 'retro-rule', version: v.version, previousVersion: null });
+    expect(retro).toMatchObject({ status: 'done', added: 3, matched: 1 });
+    expect((await matchesFor('retro-rule')).map((m) => [m.object_key, m.distance])).toEqual([['r/cropped.jpg', 38]]);
   });
 
   it('searches a delta larger than wideMaxDelta within the list threshold only: views within it still match', async () => {
