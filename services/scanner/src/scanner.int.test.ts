@@ -3,6 +3,7 @@
 // re-uploads answered from stored hashes, unscannable policy, list updates in place, and the
 // gateway's in-process check.
 
+import { randomUUID } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCheckCore } from './check-core.ts';
 import type { UnscannablePolicy } from './decide.ts';
 import { scanStoredObject, type ObjectScanDeps, type ObjectScanRequest } from './scan-object.ts';
+import { newScanId, recordScan } from './record-scan.ts';
 import { detectionRuleFrom } from './rule-config.ts';
 import { createContentScanner } from './scanner-service.ts';
 
@@ -257,6 +259,28 @@ describe.skipIf(!postgres.available)('scanner', () => {
     expect(scanned).toMatchObject({ status: 'scanned', decision: { verdict: 'matched', decisive: { listId: 'marked-pdq', query: 'watermark', distance: 32, threshold: 31 } } });
     const hits = (await pool.query('SELECT query, distance, threshold, corroborated FROM match_hits WHERE match_id = $1', [(scanned as { matchId: string }).matchId])).rows;
     expect(hits).toEqual([{ query: 'watermark', distance: 32, threshold: 31, corroborated: false }]);
+  });
+
+  it('stores which hits came from unstable PDQ, and keeps the newest hashes of content hashed again', async () => {
+    const object = { tenantId: 't1', bucket: 'public', key: 'u/recorded.jpg', size: 10, contentType: 'image/jpeg' };
+    const hit = (query: 'region' | 'overlay', unstable: boolean) => ({
+      listId: 'demo-pdq', listVersion: 1, action: 'quarantine' as const, algorithm: 'pdq' as const, entryId: 'D-1', category: 'csam',
+      distance: 12, threshold: 31, variant: 'orig' as const, query, ...(unstable && { unstable: true as const }),
+    });
+    const record = (pdq: string, hits: ReturnType<typeof hit>[]) =>
+      recordScan(pool, {
+        scanId: newScanId(), eventId: randomUUID(), lane: 'bulk', source: 'workers', trigger: 'rescan', object, reused: false, mode: 'fast',
+        hashes: { sha256: 'ab'.repeat(32), pdq, pdqQuality: 90, blockhash: pdq },
+        decision: { verdict: 'matched', action: 'quarantine', blocked: true, review: false, hits, allowHits: [], suppressed: [], decisive: hits[0]! },
+        lists: [{ listId: 'demo-pdq', version: 1 }], scannedAt: new Date(), traceId: 't', producer: 'test',
+      });
+    const first = await record('11'.repeat(32), [hit('region', true), hit('overlay', false)]);
+    const { rows: hits } = await pool.query('SELECT query, unstable FROM match_hits WHERE match_id = $1 ORDER BY ordinal', [first.matchId]);
+    expect(hits).toEqual([{ query: 'region', unstable: true }, { query: 'overlay', unstable: false }]);
+    // The same object hashed again (a hashing change, a rescan): the newer hashes replace the stored ones.
+    await record('22'.repeat(32), [hit('overlay', false)]);
+    const { rows: [content] } = await pool.query(`SELECT encode(pdq, 'hex') AS pdq, encode(blockhash, 'hex') AS blockhash FROM content_hashes WHERE object_key = $1`, [object.key]);
+    expect(content).toEqual({ pdq: '22'.repeat(32), blockhash: '22'.repeat(32) });
   });
 
   it('hashes content again when its stored hashes lack a view the rule queries, and the newer hashes answer after that', async () => {

@@ -69,7 +69,7 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
   });
 
   it('finds stored content through its derived views under their caps, as a scan would, and stores which view matched', async () => {
-    const [region, crop, cropFar, text, small, faint, faintFar] = [randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash()];
+    const [region, crop, cropFar, text, small, faint, faintFar, flat] = Array.from({ length: 8 }, randomHash);
     const view = (pdq: string, extra: object = {}) => ({ pdq, pdqQuality: 80, ...extra });
     await storeContent(pool, { key: 'v/framed.jpg', pdq: randomHash(), derived: { region: view(flip(region, 6)) } });
     // Crop compensation counts alone up to threshold + 5 (36): 34 bits in, 38 out.
@@ -80,19 +80,23 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
     // A faint watermark unblended counts alone up to threshold + 1 (32): 32 bits in, 34 out.
     await storeContent(pool, { key: 'v/faint.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(faint, 32), { factor: 1, textShare: 0.1, unblended: true })] } });
     await storeContent(pool, { key: 'v/faint-far.jpg', pdq: randomHash(), derived: { overlayFree: [view(flip(faintFar, 34), { factor: 1, textShare: 0.1, unblended: true })] } });
-    const v = await putList(pool, 'retro-views', [region, crop, cropFar, text, small, faint, faintFar].map((hash, i) => ({ hash, externalId: `V-${i}` })));
-    // The join finds all seven within 41 bits; the decision keeps five, and only those are candidates.
-    expect(await runRetroMatch({ pool }, { listId: 'retro-views', ...v })).toMatchObject({ added: 7, candidates: 5, matched: 5 });
+    // A flat picture's region (PDQ quality below 50) counts alone near-exact, and is stored as unstable.
+    await storeContent(pool, { key: 'v/flat-framed.jpg', pdq: randomHash(), derived: { region: { pdq: flip(flat, 10), pdqQuality: 30 } } });
+    const v = await putList(pool, 'retro-views', [region, crop, cropFar, text, small, faint, faintFar, flat].map((hash, i) => ({ hash, externalId: `V-${i}` })));
+    // The join finds all eight within 41 bits; the decision keeps six, and only those are candidates.
+    expect(await runRetroMatch({ pool }, { listId: 'retro-views', ...v })).toMatchObject({ added: 8, candidates: 6, matched: 6 });
     const { rows } = await pool.query(
-      `SELECT m.object_key, h.entry_id, h.query, h.distance, h.corroborated FROM matches m JOIN match_hits h ON h.match_id = m.id
+      `SELECT m.object_key, h.entry_id, h.query, h.distance, h.corroborated, h.unstable FROM matches m JOIN match_hits h ON h.match_id = m.id
         WHERE h.list_id = 'retro-views' ORDER BY m.object_key`,
     );
+    const hit = (object_key: string, entry_id: string, query: string, distance: number, unstable = false) => ({ object_key, entry_id, query, distance, corroborated: false, unstable });
     expect(rows).toEqual([
-      { object_key: 'v/cropped.jpg', entry_id: 'V-1', query: 'uncrop-10', distance: 34, corroborated: false },
-      { object_key: 'v/faint.jpg', entry_id: 'V-5', query: 'watermark', distance: 32, corroborated: false },
-      { object_key: 'v/framed.jpg', entry_id: 'V-0', query: 'region', distance: 6, corroborated: false },
-      { object_key: 'v/small.jpg', entry_id: 'V-4', query: 'upscale-2', distance: 4, corroborated: false },
-      { object_key: 'v/watermarked.jpg', entry_id: 'V-3', query: 'overlay', distance: 8, corroborated: false },
+      hit('v/cropped.jpg', 'V-1', 'uncrop-10', 34),
+      hit('v/faint.jpg', 'V-5', 'watermark', 32),
+      hit('v/flat-framed.jpg', 'V-7', 'region', 10, true),
+      hit('v/framed.jpg', 'V-0', 'region', 6),
+      hit('v/small.jpg', 'V-4', 'upscale-2', 4),
+      hit('v/watermarked.jpg', 'V-3', 'overlay', 8),
     ]);
     const { rows: [event] } = await pool.query(
       `SELECT event->'payload' AS p FROM outbox WHERE type = 'match.found.v1' AND event->'payload'->'object'->>'key' = 'v/framed.jpg'`,

@@ -520,11 +520,12 @@ async function recordRetroMatches(
   );
   await client.query(
     `INSERT INTO match_hits (match_id, ordinal, list_id, list_version, action, algorithm, entry_id, category, distance, threshold, variant,
-                             query, corroborated)
+                             query, corroborated, unstable)
      SELECT h.match_id, h.ordinal, h."listId", h."listVersion", h.action, h.algorithm, h."entryId", h.category, h.distance, h.threshold, h.variant,
-            h.query, coalesce(h.corroborated, false)
+            h.query, coalesce(h.corroborated, false), coalesce(h.unstable, false)
        FROM jsonb_to_recordset($1::jsonb) AS h(match_id text, ordinal int, "listId" text, "listVersion" int, action text, algorithm text,
-                                                "entryId" text, category text, distance int, threshold int, variant text, query text, corroborated boolean)`,
+                                                "entryId" text, category text, distance int, threshold int, variant text, query text, corroborated boolean,
+                                                unstable boolean)`,
     [JSON.stringify(recorded.flatMap(({ decision, matchId }) => decision.hits.map((hit, ordinal) => ({ match_id: matchId, ordinal, ...hit }))))],
   );
   return recorded.map(({ row, decision, scanId, matchId }) => {
