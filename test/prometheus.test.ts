@@ -17,6 +17,7 @@ import { silentLogger } from '@vigil/db';
 import { createEvent } from '@vigil/events';
 import { createHashPool } from '@vigil/hashing';
 import { PgListStore } from '@vigil/lists';
+import { DEFAULT_DETECTION_RULE, ruleFingerprint } from '@vigil/scanner';
 import { encode, naturalScene } from '@vigil/testkit';
 import { resolvePostgres, unavailable } from '@vigil/testkit/services';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -179,5 +180,9 @@ describe.skipIf(!postgres.available)('Prometheus scrapes a running Vigil', () =>
     expect(Number((await query('vigil_list_version{list="prom-demo-pdq"}'))[0]!.value[1])).toBe(1);
     expect(Number((await query('sum(vigil_check_duration_seconds_count)'))[0]!.value[1])).toBe(1);
     expect((await query('vigil_consumer_lag{group="scanner",topic="upload.received.v1"}')).length).toBe(1);
+    // The rule it decides under (VigilDetectionRuleSkew compares these across processes).
+    expect((await query('vigil_detection_rule_info')).map((s) => [s.metric.fingerprint, s.metric.default, s.value[1]])).toEqual([
+      [ruleFingerprint(DEFAULT_DETECTION_RULE), 'true', '1'],
+    ]);
   });
 });

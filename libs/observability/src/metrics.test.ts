@@ -16,7 +16,7 @@ describe('createMetrics', () => {
     const metrics = createMetrics({ processMetrics: false });
     const names = (await metrics.registry.getMetricsAsJSON()).map((m) => m.name).sort();
     expect(names).toEqual([
-      'vigil_check_duration_seconds', 'vigil_dead_lettered_total', 'vigil_evidence_operations_total', 'vigil_list_entries', 'vigil_list_index_bytes',
+      'vigil_check_duration_seconds', 'vigil_dead_lettered_total', 'vigil_detection_rule_info', 'vigil_evidence_operations_total', 'vigil_list_entries', 'vigil_list_index_bytes',
       'vigil_list_suspended_entries', 'vigil_list_version', 'vigil_matches_total', 'vigil_pipeline_state_errors_total', 'vigil_quarantine_operations_total',
       'vigil_reports_total', 'vigil_retro_last_run_timestamp_seconds', 'vigil_retro_matches_total', 'vigil_scan_end_to_end_seconds', 'vigil_scan_stage_seconds',
       'vigil_scans_total', 'vigil_unscannable_total',

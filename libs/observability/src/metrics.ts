@@ -54,6 +54,12 @@ export interface VigilMetrics {
   /** Pipeline-state reads that failed; the pipeline gauges keep their last values meanwhile. */
   pipelineStateErrors: Counter;
   /**
+   * 1, labelled with the detection rule's fingerprint and whether it is the default, in every
+   * process that decides (scanner, gateway, hashlists): processes on different rules disagree on
+   * verdicts, which VigilDetectionRuleSkew catches.
+   */
+  detectionRule: Gauge<'fingerprint' | 'default'>;
+  /**
    * Serves the pipeline-state gauges from `read`, called at scrape time and cached for `ttlMs`
    * (default 2 s) so several gauges and scrapers share one read. Only the process that calls this
    * exports those gauges: one place per deployment, so sums across processes never double count.
@@ -170,6 +176,7 @@ export function createMetrics(options: MetricsOptions = {}): VigilMetrics {
     retroMatches: new Counter({ name: 'vigil_retro_matches_total', help: 'Retro-matching hits by list.', labelNames: ['list'], registers }),
     retroLastRun: new Gauge({ name: 'vigil_retro_last_run_timestamp_seconds', help: 'When the last retro-match of the list finished.', labelNames: ['list'], registers }),
     pipelineStateErrors,
+    detectionRule: new Gauge({ name: 'vigil_detection_rule_info', help: 'The detection rule this process decides under (value 1).', labelNames: ['fingerprint', 'default'], registers }),
     watchPipeline(read, watchOptions = {}) {
       // A failed read counts once and leaves the gauges empty until the next read is due.
       pipeline = cachedRead(

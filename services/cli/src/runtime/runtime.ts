@@ -170,6 +170,9 @@ export async function startRuntime(config: RuntimeConfig, roles: readonly Role[]
       }
     }
     const { fingerprint, source, rule } = config.detection;
+    if (roles.some((role) => role === 'scanner' || role === 'gateway' || role === 'hashlists')) {
+      metrics.detectionRule.set({ fingerprint, default: String(source === 'default') }, 1);
+    }
     log.info({ roles, bus: config.kafka ? 'kafka' : 'postgres', store: config.s3 ? 's3' : 'fs', gatewayUrl, metricsUrl, detectionRule: fingerprint }, 'vigil running');
     // A changed rule moves the false-positive rate measured for the default (docs/detection-quality.md): say so once, with what changed.
     if (source !== 'default') log.warn({ detectionRule: fingerprint, source, changes: ruleChanges(rule) }, 'detection rule differs from the default');
