@@ -78,6 +78,8 @@ const code = (text) => createHash('sha256').update(text).digest('hex');
 const verdicts = new Map();
 const byList = Object.fromEntries(LISTS.map((l) => [l.id, { variants: 0, distractors: 0 }]));
 const bySource = {};
+/** Distractors the rule flags, with what flagged them: for a person to look at (a corpus duplicate, or a false positive). */
+const flagged = [];
 // Retro-matching a whole list's first import (a delta past wideMaxDelta) searches the stored hashes
 // within each list's threshold only; every counting hit's entry must be among those found there.
 const retro = { scanned: 0, narrow: 0, byTransform: {} };
@@ -111,6 +113,7 @@ for (const record of [...manifest.variants, ...manifest.distractors]) {
   const queryName = decisive.query === 'region' ? `region (${feature.hashes.contentRegion.kind})` : decisive.query;
   const source = decisive.corroborated ? `corroborated${decisive.query ? ` ${queryName}` : ''}` : (queryName ?? `${decisive.algorithm}${decisive.variant === 'orig' ? '' : ' (dihedral)'}`);
   (bySource[source] ??= { variants: 0, distractors: 0 })[kind]++;
+  if (kind === 'distractors') flagged.push({ record, decisive, source });
   verdicts.set(path, code(`entry:${decision.decisive.entryId}`));
 }
 const matchMs = (performance.now() - matchStarted) / (manifest.variants.length + manifest.distractors.length);
@@ -243,6 +246,7 @@ function renderReport() {
     }),
     `| no distractor flagged | - | 0 | ${fp} | ${fp === 0 ? 'yes' : '**no**'} |`,
     '',
+    ...flaggedSection(),
     '## Recall per transform',
     '',
     '| transform | Vigil decision | PDQ alone t=31 | PDQ alone zero-FP t | blockhash alone zero-FP t |',
@@ -265,7 +269,7 @@ function renderReport() {
     '',
     '### Retro-matching: the same decision when a list version arrives later',
     '',
-    `A list version's new entries are matched against the stored hashes of content scanned before, by the scanner's own query and decision (services/hashlists/src/retro/retro-decider.ts). A delta of up to 10 000 entries (\`wideMaxDelta\`) is joined at every distance the rule admits, so it finds all ${retro.scanned} of the variants matched to their original above. A larger delta (a whole list's first import) is joined within each list's threshold only: it finds ${retro.narrow} of them (${fmt(retro.narrow / retro.scanned)}); the rest count only through crop or text-free views past the threshold or corroborated near misses. Most affected: ${Object.entries(retro.byTransform).map(([name, t]) => [name, t.scanned - t.narrow]).filter(([, lost]) => lost > 0).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name, lost]) => `${name} ${lost}`).join(', ')}.`,
+    `A list version's new entries are matched against the stored hashes of content scanned before, by the scanner's own query and decision (services/hashlists/src/retro/retro-decider.ts). A delta of up to 10 000 entries (\`wideMaxDelta\`) is joined at every distance the rule admits in one pass, so it finds all ${retro.scanned} of the variants matched to their original above. A larger delta (a whole list's first import) is joined within each list's threshold first, one pass, which finds ${retro.narrow} of them (${fmt(retro.narrow / retro.scanned)}); passes of 10 000 entries past the threshold then find the rest, which count only through crop, text-free or unblended views past the threshold or corroborated near misses. Most of those: ${Object.entries(retro.byTransform).map(([name, t]) => [name, t.scanned - t.narrow]).filter(([, lost]) => lost > 0).sort((a, b) => b[1] - a[1]).slice(0, 5).map(([name, lost]) => `${name} ${lost}`).join(', ')}.`,
     '',
     '## Hashing cost',
     '',
@@ -333,5 +337,21 @@ function ruleName() {
   if (detection.source === 'default') return `\`DEFAULT_DETECTION_RULE\`, services/scanner/src/decide.ts, ${detection.fingerprint}`;
   const changes = Object.entries(ruleChanges(rule)).map(([path, value]) => `${path} = ${JSON.stringify(value)}`);
   return `${detection.fingerprint} from ${detection.source}, the default with ${changes.length > 0 ? changes.join(', ') : 'no change'}`;
+}
+
+/** Each flagged distractor beside the known image it matched, for a person to judge: a copy the corpus missed, or a false positive. */
+function flaggedSection() {
+  if (flagged.length === 0) return [];
+  const known = new Map(manifest.known.map((k) => [k.id, k]));
+  const where = (r) => (r?.source ? `${r.source.package}: ${r.source.path}` : '?');
+  return [
+    '### Flagged distractors',
+    '',
+    '| distractor | its source | matched | the known image\'s source | by | distance |',
+    '|---|---|---|---|---|---:|',
+    ...flagged.map(({ record, decisive, source }) =>
+      `| ${record.id} | ${where(record)} | ${decisive.entryId} | ${where(known.get(decisive.entryId))} | ${source} | ${decisive.distance} |`),
+    '',
+  ];
 }
 
