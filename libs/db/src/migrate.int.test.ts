@@ -8,7 +8,7 @@ import { checksum, coreMigrations, loadMigrations, migrate, MigrationError, type
 const CORE = ['0001_core.sql', '0002_evidence.sql', '0003_audit.sql', '0004_messaging.sql', '0005_pipeline.sql', '0006_reporting.sql',
   '0007_retro.sql', '0008_single_trip_writes.sql', '0009_detection.sql', '0010_scan_timings.sql',
   '0011_dashboard.sql', '0012_scan_uploader.sql', '0013_upscale_query.sql', '0014_overlay_query.sql',
-  '0015_view_hits.sql', '0016_retro_views.sql', '0017_watermark_query.sql', '0018_unstable_hits.sql'];
+  '0015_view_hits.sql', '0016_retro_views.sql', '0017_watermark_query.sql', '0018_unstable_hits.sql', '0019_retro_passes.sql'];
 const versionOf = (name: string) => Number(name.slice(0, 4));
 const LATEST = versionOf(CORE.at(-1)!);
 const TABLES = ['audit_head', 'audit_log', 'content_hashes', 'evidence_items', 'hash_lists', 'inbox', 'list_entries', 'list_versions',

@@ -9,8 +9,10 @@
 // Runs from TypeScript sources (node --conditions=@vigil/source): no build step. Prints JSON.
 //
 // Each row also holds --views derived-view PDQ hashes (default 3: the crop-compensated views the
-// scanner stores for every photo), which the join reads as well: up to their cap (36 bits) for a
-// delta of at most wideMaxDelta (10 000) entries, within the list threshold for a larger one.
+// scanner stores for every photo), which the join reads as well, up to their cap (36 bits): in
+// one pass for a delta of at most wideMaxDelta (10 000) entries; for a larger one, a first pass
+// within the list threshold (timed apart: what issue 7's 60 s target measured), then passes of
+// 10 000 entries to the cap.
 //
 //   npm run bench:retro -- [--corpus 1e7] [--delta 1e5] [--planted 1000] [--views 3] [--dihedral] [--home DIR]
 
@@ -46,9 +48,9 @@ const VIEWS = Number(values.views);
 const THRESHOLD = 31;
 /** The detection rule's cap for a crop-compensated view: min(threshold + 5, 36). */
 const UNCROP_CAP = 36;
-/** retro-match.ts's default: larger deltas are searched within the threshold only. */
+/** retro-match.ts's default: a larger delta is searched past the threshold in passes of this many entries. */
 const WIDE_MAX_DELTA = 10_000;
-const COMPENSATED_WITHIN = D <= WIDE_MAX_DELTA ? UNCROP_CAP : THRESHOLD;
+const COMPENSATED_WITHIN = UNCROP_CAP;
 /** The shares the scanner's crop compensation assumes kept (DEFAULT_DETECTION_RULE.uncrop). */
 const KEPT = [0.95, 0.9, 0.8];
 const CHUNK = 1_000_000;
@@ -147,12 +149,17 @@ log(`setup done: ${JSON.stringify(setup)}; retro-matching ${D} entries against $
 // --------------------------------------------------------------------------- retro-match
 const retroStart = performance.now();
 let lastPageAt = retroStart;
+let firstPassAt = null;
+let passes = 1;
 const cpu = process.cpuUsage();
 const summary = await runRetroMatch(
   {
     pool, pageSize: 50_000, breaker: { minHits: 1e9, factor: 1e9 },
     onProgress: (p) => {
-      if (p.phase === 'matching') lastPageAt = performance.now();
+      if (p.phase !== 'matching') return;
+      if (p.pass > 1 && firstPassAt === null) firstPassAt = lastPageAt;
+      passes = p.passes ?? 1;
+      lastPageAt = performance.now();
     },
   },
   { listId, version: 1, previousVersion: null },
@@ -225,6 +232,10 @@ const result = {
     seconds: seconds(retroMs),
     /** Streaming the corpus through the delta (the rest: breaker, recording matches and their events). */
     matchingSeconds: seconds(lastPageAt - retroStart),
+    /** Passes over the corpus: 1, or for a delta over WIDE_MAX_DELTA the threshold pass and then the wide ones. */
+    passes,
+    /** The threshold pass of a multi-pass run: everything that counts within the list threshold is found by then. */
+    ...(firstPassAt !== null && { thresholdPassSeconds: seconds(firstPassAt - retroStart) }),
     processCpuSeconds: seconds((used.user + used.system) / 1000),
     storedHashesPerSecond: Math.round(summary.scanned / (retroMs / 1000)),
     scanned: summary.scanned,
@@ -244,7 +255,8 @@ const result = {
     note: 'decode + hash only, on the same 2 cores; fetching the bytes back from storage is not counted',
   },
   speedup: Math.round(rehashSeconds / (retroMs / 1000)),
-  target: { seconds: 60, met: retroMs / 1000 <= 60 },
+  // Issue 7's target: a 1e5 delta against 1e7 stored objects within 60 s, for what counts within the threshold.
+  target: { seconds: 60, measured: firstPassAt !== null ? 'thresholdPassSeconds' : 'seconds', met: (firstPassAt !== null ? firstPassAt - retroStart : retroMs) / 1000 <= 60 },
 };
 process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
 await db.close();

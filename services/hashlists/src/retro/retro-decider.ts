@@ -48,6 +48,32 @@ export function joinRadii(rule: DetectionRule, head: Pick<ListHead, 'algorithm' 
   return { radius, compensatedRadius: Math.max(radius, Math.min(compensated, head.threshold + margin)) };
 }
 
+export type JoinRadii = ReturnType<typeof joinRadii>;
+
+/** One pass of the corpus join: the delta entries [from, to) at these radii. */
+export interface JoinPass {
+  from: number;
+  to: number;
+  radii: JoinRadii;
+}
+
+/**
+ * How a delta of `size` entries is joined. Up to `wideMaxDelta` entries: one pass at the wide
+ * radii. A larger delta (a whole list's first import): first every entry within the list
+ * threshold (what counts there is found in one pass over the corpus, soonest), then the wide
+ * radii a chunk of `wideMaxDelta` entries a pass: past about 32 bits the join probes 137 buckets a
+ * table instead of 17, and its tables fit the memory bound only for so many entries at once.
+ * `wideMaxDelta` 0: the threshold pass only.
+ */
+export function joinPasses(size: number, wide: JoinRadii, threshold: number, wideMaxDelta: number): JoinPass[] {
+  if (size <= wideMaxDelta) return [{ from: 0, to: size, radii: wide }];
+  const narrow = { radius: threshold, compensatedRadius: threshold };
+  const passes: JoinPass[] = [{ from: 0, to: size, radii: narrow }];
+  if (wideMaxDelta <= 0 || (wide.radius <= threshold && wide.compensatedRadius <= threshold)) return passes;
+  for (let from = 0; from < size; from += wideMaxDelta) passes.push({ from, to: Math.min(size, from + wideMaxDelta), radii: wide });
+  return passes;
+}
+
 /** Whether an enabled list of the other perceptual algorithm holds a live entry with one of these ids: only then can a near miss pair. */
 export async function canPair(pool: Pool, head: Pick<ListHead, 'id' | 'algorithm'>, entryIds: readonly string[]): Promise<boolean> {
   const other = otherAlgorithm(head.algorithm);

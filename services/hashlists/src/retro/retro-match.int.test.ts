@@ -69,7 +69,7 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
   });
 
   it('finds stored content through its derived views under their caps, as a scan would, and stores which view matched', async () => {
-    const [region, crop, cropFar, text, small, faint, faintFar, flat] = Array.from({ length: 8 }, randomHash);
+    const [region, crop, cropFar, text, small, faint, faintFar, flat] = [randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash(), randomHash()];
     const view = (pdq: string, extra: object = {}) => ({ pdq, pdqQuality: 80, ...extra });
     await storeContent(pool, { key: 'v/framed.jpg', pdq: randomHash(), derived: { region: view(flip(region, 6)) } });
     // Crop compensation counts alone up to threshold + 5 (36): 34 bits in, 38 out.
@@ -118,13 +118,46 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
     expect((await matchesFor('retro-rule')).map((m) => [m.object_key, m.distance])).toEqual([['r/cropped.jpg', 38]]);
   });
 
-  it('searches a delta larger than wideMaxDelta within the list threshold only: views within it still match', async () => {
-    const [region, crop] = [randomHash(), randomHash()];
+  it('joins a delta larger than wideMaxDelta within the threshold first, then past it a chunk at a time, resuming in the pass it stopped in', async () => {
+    const [region, crop, text, other] = [randomHash(), randomHash(), randomHash(), randomHash()];
     await storeContent(pool, { key: 'w/framed.jpg', pdq: randomHash(), derived: { region: { pdq: flip(region, 6), pdqQuality: 80 } } });
     await storeContent(pool, { key: 'w/cropped.jpg', pdq: randomHash(), derived: { uncropped: [{ kept: 0.9, pdq: flip(crop, 34), pdqQuality: 80 }] } });
-    const v = await putList(pool, 'retro-narrow', [{ hash: region, externalId: 'W-1' }, { hash: crop, externalId: 'W-2' }]);
-    expect(await runRetroMatch({ pool, wideMaxDelta: 1 }, { listId: 'retro-narrow', ...v })).toMatchObject({ added: 2, candidates: 1, matched: 1 });
-    expect((await matchesFor('retro-narrow')).map((m) => m.object_key)).toEqual(['w/framed.jpg']);
+    await storeContent(pool, { key: 'w/captioned.jpg', pdq: randomHash(), derived: { overlayFree: [{ factor: 1, pdq: flip(text, 35), pdqQuality: 80, textShare: 0.05 }] } });
+    const v = await putList(pool, 'retro-passes', [region, crop, text, other].map((hash, i) => ({ hash, externalId: `W-${i}` })));
+    // 4 entries, wide passes of 2: the threshold pass, then entries [0, 2) and [2, 4) to 36 bits. Killed in the third pass.
+    const seen: Array<[number, number]> = [];
+    const killed = runRetroMatch(
+      {
+        pool, wideMaxDelta: 2, pageSize: 20,
+        onProgress: (p) => {
+          if (p.phase !== 'matching') return;
+          seen.push([p.pass!, p.passes!]);
+          if (p.pass === 3) throw new Error('killed');
+        },
+      },
+      { listId: 'retro-passes', ...v },
+    );
+    await expect(killed).rejects.toThrow('killed');
+    expect(new Set(seen.map(([pass, of]) => `${pass}/${of}`))).toEqual(new Set(['1/3', '2/3', '3/3']));
+    const { rows: [mid] } = await pool.query(`SELECT status, pass, candidates FROM retro_runs WHERE list_id = 'retro-passes'`);
+    // The threshold pass found the framed copy, the first wide pass the cropped one (W-1 at 34 bits).
+    expect(mid).toMatchObject({ status: 'matching', pass: 2, candidates: 2 });
+
+    const done = await runRetroMatch({ pool, wideMaxDelta: 2, pageSize: 20 }, { listId: 'retro-passes', ...v });
+    expect(done).toMatchObject({ status: 'done', added: 4, candidates: 3, matched: 3 });
+    const { rows: [total] } = await pool.query(`SELECT count(*)::int AS n FROM content_hashes WHERE pdq IS NOT NULL`);
+    // Rows are counted once, in the first pass, however many passes read them.
+    expect(done.scanned).toBe(total.n);
+    expect((await matchesFor('retro-passes')).map((m) => [m.object_key, m.distance])).toEqual([['w/captioned.jpg', 35], ['w/cropped.jpg', 34], ['w/framed.jpg', 6]]);
+  });
+
+  it('searches a large delta within the list threshold only when the wide passes are off (wideMaxDelta 0)', async () => {
+    const [region, crop] = [randomHash(), randomHash()];
+    await storeContent(pool, { key: 'x/framed.jpg', pdq: randomHash(), derived: { region: { pdq: flip(region, 6), pdqQuality: 80 } } });
+    await storeContent(pool, { key: 'x/cropped.jpg', pdq: randomHash(), derived: { uncropped: [{ kept: 0.9, pdq: flip(crop, 34), pdqQuality: 80 }] } });
+    const v = await putList(pool, 'retro-narrow', [{ hash: region, externalId: 'X-1' }, { hash: crop, externalId: 'X-2' }]);
+    expect(await runRetroMatch({ pool, wideMaxDelta: 0 }, { listId: 'retro-narrow', ...v })).toMatchObject({ added: 2, candidates: 1, matched: 1 });
+    expect((await matchesFor('retro-narrow')).map((m) => m.object_key)).toEqual(['x/framed.jpg']);
   });
 
   it('counts a near miss only when the other algorithm corroborates it on the same entry, as a scan would', async () => {

@@ -22,7 +22,7 @@ import { DEFAULT_DETECTION_RULE, type Decision, type DetectionRule } from '@vigi
 import { DEFAULT_BREAKER, trippedEntries, type BreakerPolicy } from './breaker.ts';
 import { readCorpusPage, type CorpusPage } from './corpus-pages.ts';
 import { DeltaIndex, type DeltaEntry, type DeltaHit } from './delta-index.ts';
-import { canPair, joinRadii, RetroDecider, type StoredContentRow } from './retro-decider.ts';
+import { canPair, joinPasses, joinRadii, RetroDecider, type JoinPass, type StoredContentRow } from './retro-decider.ts';
 
 export interface RetroDeps {
   pool: Pool;
@@ -46,12 +46,13 @@ export interface RetroDeps {
   /** The scanner's detection rule (default DEFAULT_DETECTION_RULE): what a retro match must satisfy. */
   rule?: DetectionRule;
   /**
-   * Largest delta searched past the list threshold (default 10 000 entries, a daily delivery):
-   * crop-compensated and text-free views up to their cap, and near misses a partner list could
-   * corroborate. Past about 32 bits the join probes 137 buckets a table instead of 17 (8 times the
-   * work a stored hash; at 1e5 entries its tables no longer fit the memory bound either), so a
-   * larger delta (a whole list's first import) is searched within the list threshold only, and
-   * the run logs it.
+   * Largest delta searched past the list threshold in one pass over the corpus (default 10 000
+   * entries, a daily delivery): crop-compensated, text-free and unblended views up to their cap,
+   * and near misses a partner list could corroborate. Past about 32 bits the join probes 137
+   * buckets a table instead of 17 (8 times the work a stored hash; at 1e5 entries its tables no
+   * longer fit the memory bound either), so a larger delta (a whole list's first import) is
+   * searched within the list threshold first, then past it a chunk of this many entries a pass
+   * (joinPasses). 0: within the threshold only.
    */
   wideMaxDelta?: number;
 }
@@ -68,6 +69,9 @@ export interface RetroProgress {
   scanned: number;
   candidates: number;
   matched: number;
+  /** While matching: the join pass (1-based) of how many (more than one for a large delta). */
+  pass?: number;
+  passes?: number;
 }
 
 export interface RetroSummary {
@@ -154,6 +158,8 @@ async function runLocked(deps: RetroDeps, head: ListHead, request: RetroRequest,
 
 interface RunRow {
   status: 'matching' | 'recording' | 'done';
+  /** The join pass the checkpoint is in (joinPasses), and the corpus position within it. */
+  pass: number;
   position: string;
   added: number;
   scanned: string;
@@ -207,29 +213,57 @@ async function matchCorpus(deps: RetroDeps, head: ListHead, request: RetroReques
   await tripBreaker(deps, head, request, log);
 }
 
-/** Streams the corpus from the checkpoint through the delta index, reading pages ahead. */
+/**
+ * Joins the corpus with the delta, pass by pass (joinPasses: one for a daily delta; for a larger
+ * one, within the threshold first, then past it a chunk of entries at a time), each from the
+ * checkpoint. Every pass's candidates are judged against the whole delta, so a pass only
+ * decides which stored content is looked at; finding a content again inserts nothing.
+ */
 async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroRequest, run: RunRow, delta: DeltaEntry[], log: Logger): Promise<void> {
   const { pool } = deps;
   const rule = deps.rule ?? DEFAULT_DETECTION_RULE;
   const pairing = await canPair(pool, head, delta.flatMap((e) => (e.externalId === undefined ? [] : [e.externalId])));
   const wide = joinRadii(rule, head, pairing);
-  const radii = delta.length <= (deps.wideMaxDelta ?? 10_000) ? wide : { radius: head.threshold, compensatedRadius: head.threshold };
-  if (radii !== wide && wide.compensatedRadius > head.threshold) {
-    log.warn({ added: delta.length, ...wide, searched: head.threshold }, 'large delta: crop-compensated and text-free views and near misses searched within the list threshold only');
+  const passes = joinPasses(delta.length, wide, head.threshold, deps.wideMaxDelta ?? 10_000);
+  if (passes.length > 1) {
+    log.info({ added: delta.length, passes: passes.length, ...wide, threshold: head.threshold }, 'large delta: joined within the list threshold first, then past it in chunks');
+  } else if (passes[0]!.radii.radius < wide.radius || passes[0]!.radii.compensatedRadius < wide.compensatedRadius) {
+    log.warn({ added: delta.length, threshold: head.threshold }, 'wide join turned off (wideMaxDelta 0): crop-compensated and text-free views and near misses searched within the list threshold only');
   }
-  const index = new DeltaIndex(delta, { ...radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
   const decider = new RetroDecider(pool, head, request.version, delta, rule);
+  const progress = { scanned: Number(run.scanned), candidates: run.candidates };
+  for (let pass = run.pass; pass < passes.length; pass++) {
+    const start = pass === run.pass ? BigInt(run.position) : 0n;
+    await joinPass(deps, head, request, { ...passes[pass]!, index: pass, of: passes.length }, start, run.started_at, delta, decider, progress);
+    if (pass + 1 < passes.length) {
+      await pool.query(`UPDATE retro_runs SET pass = $3, position = 0, updated_at = now() WHERE list_id = $1 AND version = $2`, [head.id, request.version, pass + 1]);
+    }
+  }
+  log.debug({ ...progress, passes: passes.length }, 'corpus matched');
+}
+
+/**
+ * One pass: the corpus from `start` through the index of this pass's entries, reading pages
+ * ahead; then the rows committed behind the checkpoint by scans that began before this version
+ * was loaded. The first pass counts the rows read (`scanned`); later passes read them again.
+ */
+async function joinPass(
+  deps: RetroDeps, head: ListHead, request: RetroRequest, pass: JoinPass & { index: number; of: number }, start: bigint, runStarted: Date,
+  delta: DeltaEntry[], decider: RetroDecider, progress: { scanned: number; candidates: number },
+): Promise<void> {
+  const { pool } = deps;
+  const entries = pass.from === 0 && pass.to === delta.length ? delta : delta.slice(pass.from, pass.to);
+  const index = new DeltaIndex(entries, { ...pass.radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
   const algorithm = head.algorithm as 'pdq' | 'blockhash';
   const limit = deps.pageSize ?? 50_000;
-  let position = BigInt(run.position);
-  let scanned = Number(run.scanned);
-  let candidates = run.candidates;
   const read = (after: bigint) => readCorpusPage(pool, { algorithm, dihedral: index.dihedral, views: true, after, limit });
+  const report = () => deps.onProgress?.({ phase: 'matching', ...progress, matched: 0, pass: pass.index + 1, passes: pass.of });
   // The database reads ahead while pages are matched (on worker threads for large deltas);
   // pages are committed strictly in order, so the checkpoint never passes an unmatched page.
   const depth = 3;
   const inflight: Array<{ page: CorpusPage; hits: Promise<DeltaHit[]> }> = [];
-  let after = position;
+  let position = start;
+  let after = start;
   let exhausted = false;
   try {
     for (;;) {
@@ -248,22 +282,22 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
       if (!current) break;
       const found = await countingHits(pool, decider, await current.hits);
       await withTransaction(pool, async (client) => {
-        candidates += await insertCandidates(client, head, request, delta, found);
-        scanned += current.page.count;
+        progress.candidates += await insertCandidates(client, head, request, delta, found);
+        if (pass.index === 0) progress.scanned += current.page.count;
         position = current.page.lastId;
         await client.query(
           `UPDATE retro_runs SET position = $3, scanned = $4, candidates = $5, updated_at = now() WHERE list_id = $1 AND version = $2`,
-          [head.id, request.version, position.toString(), scanned, candidates],
+          [head.id, request.version, position.toString(), progress.scanned, progress.candidates],
         );
       });
-      deps.onProgress?.({ phase: 'matching', scanned, candidates, matched: 0 });
+      report();
     }
   } catch (err) {
     await index.close();
     throw err;
   }
   // Rows committed behind the checkpoint by scans that began before this version was loaded.
-  const since = new Date(run.started_at.getTime() - (deps.catchUpMs ?? 60_000));
+  const since = new Date(runStarted.getTime() - (deps.catchUpMs ?? 60_000));
   let sinceAfter = 0n;
   try {
     for (;;) {
@@ -273,14 +307,13 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
       const found = await countingHits(pool, decider, await index.matchPage(page));
       const inserted = await withTransaction(pool, (client) => insertCandidates(client, head, request, delta, found));
       if (inserted > 0) {
-        candidates += inserted;
-        await pool.query('UPDATE retro_runs SET candidates = $3 WHERE list_id = $1 AND version = $2', [head.id, request.version, candidates]);
+        progress.candidates += inserted;
+        await pool.query('UPDATE retro_runs SET candidates = $3 WHERE list_id = $1 AND version = $2', [head.id, request.version, progress.candidates]);
       }
     }
   } finally {
     await index.close();
   }
-  log.debug({ scanned, candidates }, 'corpus matched');
 }
 
 /** The stored hashes of these contents, as the decision reads them. */

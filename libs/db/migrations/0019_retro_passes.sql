@@ -1,0 +1,6 @@
+-- Retro-matching a large delta in passes (issue 9): a whole list's first import is joined within
+-- the list threshold first, then past it (crop-compensated, text-free and unblended views to
+-- their cap, corroborated near misses) a chunk of entries a pass, each pass streaming the corpus
+-- from the start. The checkpoint names the pass its position belongs to; runs checkpointed
+-- before this migration were single-pass, pass 0.
+ALTER TABLE retro_runs ADD COLUMN pass integer NOT NULL DEFAULT 0 CHECK (pass >= 0);
