@@ -233,6 +233,15 @@ describe.skipIf(!postgres.available || !browser.available)('the ops dashboard in
     expect((await readFile(SCREENSHOT)).subarray(1, 4).toString()).toBe('PNG');
   });
 
+  it('says which corpus pass a large retro-match is in while it runs', async () => {
+    const db = runtime.database.pool;
+    await db.query(`INSERT INTO retro_runs (list_id, version, status, pass, passes, candidates) VALUES ($1, 1, 'matching', 2, 11, 4)`, [LIST]);
+    const retroShown = () => page.evaluate((list) => document.querySelector(`#lists tr[data-list="${list}"]`)?.textContent ?? '', LIST);
+    await expect.poll(retroShown, { timeout: 10_000 }).toContain('v1 matching (pass 3 of 11), 0 matched');
+    await db.query(`UPDATE retro_runs SET status = 'done', finished_at = now() WHERE list_id = $1 AND version = 1`, [LIST]);
+    await expect.poll(retroShown, { timeout: 10_000 }).toMatch(/v1 done, 0 matched/);
+  });
+
   it('never shows an image, loads nothing from elsewhere, and keeps to its own CSP', async () => {
     const found = await page.evaluate(() => ({
       elements: document.querySelectorAll('img, picture, canvas, video, object, embed, iframe, image, use, foreignObject').length,

@@ -385,9 +385,10 @@
   function renderLists(lists) {
     if (lists.length === 0) return fill('lists', el('p', { class: 'none' }, 'No hash list imported: import one with ', el('code', {}, 'vigil lists import FILE --name NAME --algo pdq'), '.'));
     fill('lists', table(['List', 'Algorithm', 'Action', 'Version', 'Entries', 'Suspended', 'Active since', 'Last retro-match'], lists.map((l) => {
-      const retro = l.lastRetro
-        ? `v${l.lastRetro.version} ${l.lastRetro.status}, ${fmt(l.lastRetro.matched)} matched, ${ago(l.lastRetro.finishedAt || l.lastRetro.startedAt)}`
-        : 'never';
+      const r = l.lastRetro;
+      // A large delta is joined in passes: while it runs, say which.
+      const pass = r && r.status === 'matching' && r.passes > 1 ? ` (pass ${r.pass} of ${r.passes})` : '';
+      const retro = r ? `v${r.version} ${r.status}${pass}, ${fmt(r.matched)} matched, ${ago(r.finishedAt || r.startedAt)}` : 'never';
       return el('tr', { 'data-list': l.list },
         el('td', { title: l.name }, l.list, l.enabled ? '' : ' (disabled)'),
         el('td', {}, l.algorithm),

@@ -199,7 +199,7 @@ describe.skipIf(!postgres.available)('PostgresDashboardSource', () => {
       { list: 'demo-md5', name: 'List demo-md5', algorithm: 'md5', action: 'block', enabled: true, version: 1, entries: 3, suspended: 0, activatedAt: expect.any(String), lastRetro: null },
       {
         list: 'demo-pdq', name: 'List demo-pdq', algorithm: 'pdq', action: 'quarantine', enabled: true, version: 1, entries: 40, suspended: 0, activatedAt: expect.any(String),
-        lastRetro: { version: 1, status: 'done', matched: 2, candidates: 5, startedAt: expect.any(String), finishedAt: expect.any(String) },
+        lastRetro: { version: 1, status: 'done', matched: 2, candidates: 5, pass: 1, passes: null, startedAt: expect.any(String), finishedAt: expect.any(String) },
       },
     ]);
 

@@ -102,7 +102,7 @@ const LISTS_SQL = `
 SELECT l.id, l.name, l.algorithm, l.action, l.enabled, l.current_version AS version, v.entry_count AS entries, v.activated_at,
        (SELECT count(*)::int FROM entry_suspensions AS s WHERE s.list_id = l.id AND s.status = 'suspended') AS suspended,
        r.version AS retro_version, r.status AS retro_status, r.matched AS retro_matched, r.candidates AS retro_candidates,
-       r.started_at AS retro_started_at, r.finished_at AS retro_finished_at
+       r.pass AS retro_pass, r.passes AS retro_passes, r.started_at AS retro_started_at, r.finished_at AS retro_finished_at
   FROM hash_lists AS l
   LEFT JOIN list_versions AS v ON v.list_id = l.id AND v.version = l.current_version
   LEFT JOIN LATERAL (SELECT * FROM retro_runs AS x WHERE x.list_id = l.id ORDER BY x.version DESC LIMIT 1) AS r ON true
@@ -147,6 +147,8 @@ interface ListRow {
   retro_status: string | null;
   retro_matched: number | null;
   retro_candidates: number | null;
+  retro_pass: number | null;
+  retro_passes: number | null;
   retro_started_at: Date | null;
   retro_finished_at: Date | null;
 }
@@ -287,6 +289,8 @@ function listView(row: ListRow): DashboardSnapshot['lists'][number] {
             status: row.retro_status ?? 'unknown',
             matched: row.retro_matched ?? 0,
             candidates: row.retro_candidates ?? 0,
+            pass: (row.retro_pass ?? 0) + 1,
+            passes: row.retro_passes,
             startedAt: row.retro_started_at.toISOString(),
             finishedAt: iso(row.retro_finished_at),
           },

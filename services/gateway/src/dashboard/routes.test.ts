@@ -35,7 +35,7 @@ function sampleSnapshot(): DashboardSnapshot {
     outbox: { backlog: 0, oldestAt: null },
     lists: [{
       list: 'demo-pdq', name: 'Demo', algorithm: 'pdq', action: 'quarantine', enabled: true, version: 2, entries: 40, suspended: 0,
-      activatedAt: '2025-06-01T10:00:00.000Z', lastRetro: { version: 2, status: 'done', matched: 0, candidates: 0, startedAt: '2025-06-01T10:00:01.000Z', finishedAt: '2025-06-01T10:00:02.000Z' },
+      activatedAt: '2025-06-01T10:00:00.000Z', lastRetro: { version: 2, status: 'done', matched: 0, candidates: 0, pass: 1, passes: 1, startedAt: '2025-06-01T10:00:01.000Z', finishedAt: '2025-06-01T10:00:02.000Z' },
     }],
     recent: [{
       scanId: 'scan_1', matchId: 'match_1', list: 'demo-pdq', listVersion: 2, algorithm: 'pdq', distance: 4, action: 'quarantine',

@@ -103,6 +103,9 @@ export const dashboardSnapshotSchema = z.object({
           status: z.string(),
           matched: count,
           candidates: count,
+          /** The corpus pass it is in, 1-based, of `passes` (a large delta is joined in several; null: not known yet). */
+          pass: z.int().min(1),
+          passes: z.int().min(1).nullable(),
           startedAt: isoTime,
           finishedAt: isoTime.nullable(),
         })

@@ -139,9 +139,9 @@ describe.skipIf(!postgres.available)('retro-matching', () => {
     );
     await expect(killed).rejects.toThrow('killed');
     expect(new Set(seen.map(([pass, of]) => `${pass}/${of}`))).toEqual(new Set(['1/3', '2/3', '3/3']));
-    const { rows: [mid] } = await pool.query(`SELECT status, pass, candidates FROM retro_runs WHERE list_id = 'retro-passes'`);
+    const { rows: [mid] } = await pool.query(`SELECT status, pass, passes, candidates FROM retro_runs WHERE list_id = 'retro-passes'`);
     // The threshold pass found the framed copy, the first wide pass the cropped one (W-1 at 34 bits).
-    expect(mid).toMatchObject({ status: 'matching', pass: 2, candidates: 2 });
+    expect(mid).toMatchObject({ status: 'matching', pass: 2, passes: 3, candidates: 2 });
 
     const done = await runRetroMatch({ pool, wideMaxDelta: 2, pageSize: 20 }, { listId: 'retro-passes', ...v });
     expect(done).toMatchObject({ status: 'done', added: 4, candidates: 3, matched: 3 });

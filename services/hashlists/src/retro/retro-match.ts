@@ -230,6 +230,7 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
   } else if (passes[0]!.radii.radius < wide.radius || passes[0]!.radii.compensatedRadius < wide.compensatedRadius) {
     log.warn({ added: delta.length, threshold: head.threshold }, 'wide join turned off (wideMaxDelta 0): crop-compensated and text-free views and near misses searched within the list threshold only');
   }
+  await pool.query('UPDATE retro_runs SET passes = $3 WHERE list_id = $1 AND version = $2', [head.id, request.version, passes.length]);
   const decider = new RetroDecider(pool, head, request.version, delta, rule);
   const progress = { scanned: Number(run.scanned), candidates: run.candidates };
   for (let pass = run.pass; pass < passes.length; pass++) {
