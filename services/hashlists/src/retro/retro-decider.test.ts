@@ -1,6 +1,6 @@
 import { DEFAULT_DETECTION_RULE, detectionRuleFrom } from '@vigil/scanner';
 import { describe, expect, it } from 'vitest';
-import { joinPasses, joinRadii } from './retro-decider.ts';
+import { joinPasses, joinRadii, resumeAt } from './retro-decider.ts';
 
 const pdq = { algorithm: 'pdq' as const, threshold: 31 };
 
@@ -26,5 +26,13 @@ describe('the corpus join’s radii and passes', () => {
     expect(joinPasses(25_000, narrow, 31, 10_000)).toEqual([{ from: 0, to: 25_000, radii: narrow }]);
     expect(joinPasses(25_000, wide, 31, 0)).toEqual([{ from: 0, to: 25_000, radii: narrow }]);
     expect(joinPasses(0, wide, 31, 0)).toEqual([{ from: 0, to: 0, radii: wide }]);
+  });
+
+  it('resumes at the checkpoint, unless a wide pass’s chunks moved because the delta shrank: then the wide passes start over', () => {
+    expect(resumeAt({ pass: 0, position: 500n, added: 25_000 }, 25_000)).toEqual({ pass: 0, position: 500n });
+    expect(resumeAt({ pass: 0, position: 500n, added: 25_000 }, 24_990)).toEqual({ pass: 0, position: 500n });
+    expect(resumeAt({ pass: 2, position: 500n, added: 25_000 }, 25_000)).toEqual({ pass: 2, position: 500n });
+    expect(resumeAt({ pass: 2, position: 500n, added: 25_000 }, 24_990)).toEqual({ pass: 1, position: 0n });
+    expect(resumeAt({ pass: 1, position: 500n, added: 25_000 }, 24_990)).toEqual({ pass: 1, position: 0n });
   });
 });

@@ -74,6 +74,16 @@ export function joinPasses(size: number, wide: JoinRadii, threshold: number, wid
   return passes;
 }
 
+/**
+ * Where a run resumes: its checkpoint, unless it was in a wide pass and the delta has shrunk since
+ * (an entry withdrawn by a later version, or suspended): the chunks are slices of the delta, so
+ * entries have moved between them, and the wide passes start over rather than skip any.
+ */
+export function resumeAt(checkpoint: { pass: number; position: bigint; added: number }, deltaSize: number): { pass: number; position: bigint } {
+  if (checkpoint.pass >= 1 && checkpoint.added !== deltaSize) return { pass: 1, position: 0n };
+  return { pass: checkpoint.pass, position: checkpoint.position };
+}
+
 /** Whether an enabled list of the other perceptual algorithm holds a live entry with one of these ids: only then can a near miss pair. */
 export async function canPair(pool: Pool, head: Pick<ListHead, 'id' | 'algorithm'>, entryIds: readonly string[]): Promise<boolean> {
   const other = otherAlgorithm(head.algorithm);

@@ -22,7 +22,7 @@ import { DEFAULT_DETECTION_RULE, type Decision, type DetectionRule } from '@vigi
 import { DEFAULT_BREAKER, trippedEntries, type BreakerPolicy } from './breaker.ts';
 import { readCorpusPage, type CorpusPage } from './corpus-pages.ts';
 import { DeltaIndex, type DeltaEntry, type DeltaHit } from './delta-index.ts';
-import { canPair, joinPasses, joinRadii, RetroDecider, type JoinPass, type StoredContentRow } from './retro-decider.ts';
+import { canPair, joinPasses, joinRadii, resumeAt, RetroDecider, type JoinPass, type StoredContentRow } from './retro-decider.ts';
 
 export interface RetroDeps {
   pool: Pool;
@@ -233,8 +233,11 @@ async function streamCorpus(deps: RetroDeps, head: ListHead, request: RetroReque
   await pool.query('UPDATE retro_runs SET passes = $3 WHERE list_id = $1 AND version = $2', [head.id, request.version, passes.length]);
   const decider = new RetroDecider(pool, head, request.version, delta, rule);
   const progress = { scanned: Number(run.scanned), candidates: run.candidates };
-  for (let pass = run.pass; pass < passes.length; pass++) {
-    const start = pass === run.pass ? BigInt(run.position) : 0n;
+  // run.added is the delta's size when the run last started (matchCorpus updates it after).
+  const resume = resumeAt({ pass: run.pass, position: BigInt(run.position), added: run.added }, delta.length);
+  if (resume.pass !== run.pass) log.info({ was: run.added, now: delta.length }, 'the delta shrank since the run started: the wide passes start over');
+  for (let pass = resume.pass; pass < passes.length; pass++) {
+    const start = pass === resume.pass ? resume.position : 0n;
     await joinPass(deps, head, request, { ...passes[pass]!, index: pass, of: passes.length }, start, run.started_at, delta, decider, progress);
     if (pass + 1 < passes.length) {
       await pool.query(`UPDATE retro_runs SET pass = $3, position = 0, updated_at = now() WHERE list_id = $1 AND version = $2`, [head.id, request.version, pass + 1]);
