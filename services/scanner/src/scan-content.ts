@@ -49,13 +49,14 @@ export async function scanContent(scanner: ContentScanner, bytes: Uint8Array, la
   let decodeMs: number | undefined;
   if (!hashes) {
     // SHA-256 is already computed above: the worker hashes the pixels and the other digests only.
+    // The views asked for are the ones recorded as computed (`views`), so the two cannot drift.
     const outcome = await scanner.hasher.hash(bytes, lane, {
       mode: 'fast',
       algorithms: WORKER_ALGORITHMS,
-      framing: detection.region,
-      ...(detection.uncrop.length > 0 && { uncrop: detection.uncrop }),
-      ...(detection.upscale.length > 0 && { upscale: detection.upscale }),
-      ...(detection.overlay && { overlay: true }),
+      framing: views.region,
+      ...(views.uncrop.length > 0 && { uncrop: views.uncrop }),
+      ...(views.upscale.length > 0 && { upscale: views.upscale }),
+      ...(views.overlay && { overlay: true }),
     });
     decodeMs = outcome.timings?.decodeMs;
     if (outcome.status === 'hashed') {

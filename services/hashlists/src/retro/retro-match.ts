@@ -256,8 +256,7 @@ async function joinPass(
   delta: DeltaEntry[], decider: RetroDecider, progress: { scanned: number; candidates: number },
 ): Promise<void> {
   const { pool } = deps;
-  const entries = pass.from === 0 && pass.to === delta.length ? delta : delta.slice(pass.from, pass.to);
-  const index = new DeltaIndex(entries, { ...pass.radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
+  const index = new DeltaIndex(delta.slice(pass.from, pass.to), { ...pass.radii, dihedral: head.dihedral && head.algorithm === 'pdq', ...(deps.threads !== undefined && { threads: deps.threads }) });
   const algorithm = head.algorithm as 'pdq' | 'blockhash';
   const limit = deps.pageSize ?? 50_000;
   const read = (after: bigint) => readCorpusPage(pool, { algorithm, dihedral: index.dihedral, views: true, after, limit });
